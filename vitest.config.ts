@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+// Tests import the workspace packages from source, so a change is tested without a rebuild.
+// The examples, which tests start as child processes, run from the `tsc -b` output instead.
+const alias = {
+  '@codegrant/core': src('./packages/core/src/index.ts'),
+  '@codegrant/express': src('./packages/express/src/index.ts'),
+  '@codegrant/resource-server/express': src('./packages/resource-server/src/express/index.ts'),
+  '@codegrant/resource-server': src('./packages/resource-server/src/index.ts'),
+  '@codegrant/local-as': src('./tools/local-as/src/index.ts'),
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    reporters: ['default', './scripts/vitest-summary-reporter.js'],
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+})
