@@ -1,3 +1,6 @@
+export { createClient } from './client.js'
+export type { Client } from './client.js'
 export { CodegrantError, isCodegrantError } from './errors.js'
 export type { CodegrantErrorCode, OAuthErrorDetails } from './errors.js'
+export type { ClientAuthMethod, ClientOptions, ResponseMode } from './options.js'
 export type { IdTokenClaims, LoginTransaction, TokenSet } from './types.js'

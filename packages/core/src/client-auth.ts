@@ -1,0 +1,93 @@
+import { createPrivateKey } from 'node:crypto'
+import { importJWK, type JWK } from 'jose'
+import * as openid from 'openid-client'
+import type { ResolvedOptions } from './options.js'
+
+/** Picks the JWS algorithm of a private JWK when it does not say (`alg`). */
+function algOf(jwk: JWK): string {
+  if (typeof jwk.alg === 'string') return jwk.alg
+  switch (jwk.kty) {
+    case 'RSA':
+      return 'RS256'
+    case 'EC':
+      return jwk.crv === 'P-384' ? 'ES384' : jwk.crv === 'P-521' ? 'ES512' : 'ES256'
+    case 'OKP':
+      return 'Ed25519'
+    default:
+      throw new TypeError('"privateKey" must be an RSA, EC or OKP private key')
+  }
+}
+
+/** Imports the `private_key_jwt` key (JWK, PKCS#8 PEM or CryptoKey) as a non-extractable CryptoKey. */
+export async function importPrivateKey(
+  key: JsonWebKey | string | CryptoKey,
+  kid: string | undefined,
+): Promise<{ key: CryptoKey; kid?: string }> {
+  if (typeof CryptoKey !== 'undefined' && key instanceof CryptoKey) {
+    if (key.type !== 'private') throw new TypeError('"privateKey" must be a private key')
+    return kid === undefined ? { key } : { key, kid }
+  }
+  let jwk: JWK
+  if (typeof key === 'string') {
+    try {
+      jwk = createPrivateKey(key).export({ format: 'jwk' }) as JWK
+    } catch (cause) {
+      throw new TypeError('"privateKey" is not a valid PEM private key', { cause })
+    }
+  } else {
+    jwk = key as JWK
+    if (typeof jwk.d !== 'string') throw new TypeError('"privateKey" must be a private JWK')
+  }
+  let imported: CryptoKey
+  try {
+    const result = await importJWK({ ...jwk, ext: false }, algOf(jwk), { extractable: false })
+    if (result instanceof Uint8Array) throw new TypeError('symmetric key')
+    imported = result
+  } catch (cause) {
+    throw new TypeError('"privateKey" could not be imported', { cause })
+  }
+  const finalKid = kid ?? (typeof jwk.kid === 'string' ? jwk.kid : undefined)
+  return finalKid === undefined ? { key: imported } : { key: imported, kid: finalKid }
+}
+
+/**
+ * Builds the openid-client client-authentication function for the resolved options.
+ * `client_secret_basic` is passed explicitly (openid-client defaults to post). Client
+ * assertions get `aud` = issuer (default) or the token endpoint.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+ */
+export async function createClientAuth(options: ResolvedOptions): Promise<openid.ClientAuth> {
+  const secret = options.clientSecret ?? ''
+  const audience = (
+    as: openid.ServerMetadata,
+  ): { [openid.modifyAssertion]: openid.ModifyAssertionFunction } => ({
+    [openid.modifyAssertion]: (_header, payload) => {
+      if (options.assertionAudience === 'token_endpoint' && as.token_endpoint) {
+        payload.aud = as.token_endpoint
+      }
+    },
+  })
+  switch (options.clientAuthMethod) {
+    case 'client_secret_basic':
+      return openid.ClientSecretBasic(secret)
+    case 'client_secret_post':
+      return openid.ClientSecretPost(secret)
+    case 'client_secret_jwt':
+      return (as, client, body, headers) =>
+        openid.ClientSecretJwt(secret, audience(as))(as, client, body, headers)
+    case 'private_key_jwt': {
+      const privateKey = await importPrivateKey(
+        options.privateKey as JsonWebKey | string | CryptoKey,
+        options.privateKeyId,
+      )
+      return (as, client, body, headers) =>
+        openid.PrivateKeyJwt(privateKey, audience(as))(as, client, body, headers)
+    }
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+      return openid.TlsClientAuth()
+    case 'none':
+      return openid.None()
+  }
+}

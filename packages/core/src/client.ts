@@ -1,0 +1,206 @@
+import * as openid from 'openid-client'
+import { createClientAuth } from './client-auth.js'
+import { CodegrantError } from './errors.js'
+import { createBoundedFetch } from './http.js'
+import { toCodegrantError } from './map-error.js'
+import {
+  assertSecureUrl,
+  isLoopbackHost,
+  resolveOptions,
+  type ClientOptions,
+  type ResolvedOptions,
+} from './options.js'
+
+/**
+ * A configured OAuth 2.0 / OpenID Connect client: frozen, plain data, safe to share across
+ * requests. Pass it to every other function of `@codegrant/core`.
+ */
+export interface Client {
+  /** The issuer identifier, exactly as the AS metadata states it. */
+  readonly issuer: string
+  /** The `client_id`. */
+  readonly clientId: string
+  /** The exact registered `redirect_uri`. */
+  readonly redirectUri: string
+  /** The registered post-logout redirect URI, when configured. */
+  readonly postLogoutRedirectUri?: string
+  /** The authorization server metadata in use (discovered or given). */
+  readonly metadata: Readonly<Record<string, unknown>>
+}
+
+interface ClientInternals {
+  readonly configuration: openid.Configuration
+  readonly settings: ResolvedOptions
+}
+
+const internals = new WeakMap<Client, ClientInternals>()
+
+const ENDPOINT_KEYS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'userinfo_endpoint',
+  'jwks_uri',
+  'registration_endpoint',
+  'revocation_endpoint',
+  'introspection_endpoint',
+  'end_session_endpoint',
+  'pushed_authorization_request_endpoint',
+] as const
+
+/**
+ * Creates a {@link Client}: discovers the AS metadata from the issuer
+ * (`/.well-known/openid-configuration`) unless `metadata` is given, then applies strict
+ * defaults: ID token signatures verified even from the token endpoint, the registered
+ * `id_token_signed_response_alg` enforced, `client_secret_basic` when a secret is given, a
+ * bounded request time, plain http only for loopback hosts.
+ *
+ * @throws TypeError on a bad option (naming it)
+ * @throws CodegrantError `ERR_DISCOVERY_FAILED` (metadata not fetched or parsed),
+ *   `ERR_METADATA_INVALID` (issuer mismatch, insecure or missing endpoint)
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.3
+ */
+export async function createClient(options: ClientOptions): Promise<Client> {
+  const settings = resolveOptions(options)
+  const auth = await createClientAuth(settings)
+  const boundedFetch = createBoundedFetch(
+    settings.fetch,
+    settings.timeout,
+  ) as unknown as openid.CustomFetch
+  const clientMetadata: Partial<openid.ClientMetadata> = {
+    id_token_signed_response_alg: settings.idTokenSignedResponseAlg,
+    redirect_uris: [settings.redirectUri],
+    response_types: ['code'],
+    [openid.clockTolerance]: settings.clockTolerance,
+    ...(settings.clientSecret !== undefined && { client_secret: settings.clientSecret }),
+    ...((settings.clientAuthMethod === 'tls_client_auth' ||
+      settings.clientAuthMethod === 'self_signed_tls_client_auth') && {
+      use_mtls_endpoint_aliases: true,
+    }),
+  }
+  const execute = settings.loopback ? [openid.allowInsecureRequests] : []
+
+  let configuration: openid.Configuration
+  if (settings.metadata !== undefined) {
+    const metadata = settings.metadata
+    if (typeof metadata.issuer !== 'string' || !sameIssuer(metadata.issuer, settings.issuer)) {
+      throw new CodegrantError(
+        'ERR_METADATA_INVALID',
+        'the metadata "issuer" does not match the expected issuer',
+      )
+    }
+    try {
+      configuration = new openid.Configuration(
+        metadata as unknown as openid.ServerMetadata,
+        settings.clientId,
+        clientMetadata,
+        auth,
+      )
+    } catch (cause) {
+      throw new CodegrantError('ERR_METADATA_INVALID', 'the metadata is unusable', { cause })
+    }
+    configuration[openid.customFetch] = boundedFetch
+    configuration.timeout = settings.timeout / 1000
+    for (const extension of execute) extension(configuration)
+  } else {
+    try {
+      configuration = await openid.discovery(
+        settings.issuerUrl,
+        settings.clientId,
+        clientMetadata,
+        auth,
+        { [openid.customFetch]: boundedFetch, timeout: settings.timeout / 1000, execute },
+      )
+    } catch (err) {
+      const mapped = toCodegrantError(err, 'discovery')
+      if (mapped.code === 'ERR_METADATA_INVALID') throw mapped
+      throw new CodegrantError(
+        'ERR_DISCOVERY_FAILED',
+        `discovery failed (${mapped.code}): the issuer metadata could not be fetched or parsed`,
+        { cause: mapped, ...(mapped.status !== undefined && { status: mapped.status }) },
+      )
+    }
+  }
+
+  const metadata = configuration.serverMetadata() as unknown as Record<string, unknown>
+  checkMetadata(metadata, settings)
+  openid.enableNonRepudiationChecks(configuration)
+
+  const client: Client = Object.freeze({
+    issuer: metadata.issuer as string,
+    clientId: settings.clientId,
+    redirectUri: settings.redirectUri,
+    ...(settings.postLogoutRedirectUri !== undefined && {
+      postLogoutRedirectUri: settings.postLogoutRedirectUri,
+    }),
+    metadata: deepFreeze(structuredClone(metadata)),
+  })
+  internals.set(client, Object.freeze({ configuration, settings }))
+  return client
+}
+
+function sameIssuer(actual: string, expected: string): boolean {
+  if (actual === expected) return true
+  try {
+    return new URL(actual).href === new URL(expected).href
+  } catch {
+    return false
+  }
+}
+
+function checkMetadata(metadata: Record<string, unknown>, settings: ResolvedOptions): void {
+  for (const key of ENDPOINT_KEYS) {
+    const value = metadata[key]
+    if (value === undefined) continue
+    let url: URL
+    try {
+      if (typeof value !== 'string') throw new TypeError(key)
+      url = new URL(value)
+      assertSecureUrl(url, key)
+    } catch (cause) {
+      throw new CodegrantError(
+        'ERR_METADATA_INVALID',
+        `the metadata "${key}" is not an https: URL (http: only for loopback hosts)`,
+        { cause },
+      )
+    }
+    if (url.protocol === 'http:' && !(settings.loopback && isLoopbackHost(url.hostname))) {
+      throw new CodegrantError('ERR_METADATA_INVALID', `the metadata "${key}" is not an https: URL`)
+    }
+  }
+  for (const key of ['authorization_endpoint', 'token_endpoint'] as const) {
+    if (typeof metadata[key] !== 'string') {
+      throw new CodegrantError('ERR_METADATA_INVALID', `the metadata has no "${key}"`)
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+function internalsOf(client: Client): ClientInternals {
+  const found = internals.get(client)
+  if (!found) throw new TypeError('"client" must be a Client from createClient()')
+  return found
+}
+
+/**
+ * The openid-client `Configuration` behind a {@link Client} (internal to `@codegrant/core`).
+ * Its `customFetch` is our bounded fetch: requests through it time out and fail with
+ * `CodegrantError` codes that {@link toCodegrantError} passes through.
+ *
+ * @throws TypeError when `client` did not come from {@link createClient}
+ */
+export function getConfiguration(client: Client): openid.Configuration {
+  return internalsOf(client).configuration
+}
+
+/** The validated options behind a {@link Client} (internal to `@codegrant/core`). */
+export function getClientSettings(client: Client): ResolvedOptions {
+  return internalsOf(client).settings
+}
