@@ -1,0 +1,53 @@
+// One contender of the resource-server benchmark: GET /api/private behind a bearer-token check.
+// Config: { contender: 'codegrant' | 'peer' | 'bare', issuer, jwksUri, audience, alg }
+
+import express from 'express'
+import { fail, okHandler, readServerConfig, serve } from './serve.mjs'
+
+const cfg = readServerConfig()
+
+/** @returns {Promise<import('express').RequestHandler[]>} */
+async function guard() {
+  switch (cfg.contender) {
+    case 'bare':
+      return []
+    case 'codegrant': {
+      const { requireAuth } = await import('@codegrant/resource-server/express')
+      return [
+        requireAuth({
+          issuer: cfg.issuer,
+          audience: cfg.audience,
+          jwksUri: cfg.jwksUri,
+          algorithms: [cfg.alg],
+          // RFC 9068 profile checks (typ at+jwt, sub, client_id, iat, jti), like the peer below.
+          strict: true,
+        }),
+      ]
+    }
+    case 'peer': {
+      const { auth } = await import('express-oauth2-jwt-bearer')
+      return [
+        auth({
+          issuer: cfg.issuer,
+          audience: cfg.audience,
+          jwksUri: cfg.jwksUri,
+          tokenSigningAlg: cfg.alg,
+          // RFC 9068 profile checks (typ at+jwt, iat, sub, client_id, jti), as ours does.
+          strict: true,
+        }),
+      ]
+    }
+    default:
+      throw new TypeError(`unknown contender "${cfg.contender}"`)
+  }
+}
+
+try {
+  const middlewares = await guard()
+  const app = express()
+  app.disable('x-powered-by')
+  app.get('/api/private', ...middlewares, okHandler)
+  await serve(() => app)
+} catch (err) {
+  fail(err)
+}
