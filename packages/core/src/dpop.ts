@@ -1,0 +1,191 @@
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import * as openid from 'openid-client'
+import { getClientSettings, getConfiguration, type Client } from './client.js'
+import { CodegrantError } from './errors.js'
+
+/** Signing algorithms a {@link DPoPKey} can use. */
+export type DPoPAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'PS256' | 'RS256' | 'Ed25519'
+
+const ALGORITHMS: ReadonlySet<string> = new Set<DPoPAlgorithm>([
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'RS256',
+  'Ed25519',
+])
+
+/**
+ * A DPoP key pair as plain JSON (JWKs), so it can live in configuration or beside a token set
+ * in a session. The private JWK is a secret: keep it where the tokens it protects are not
+ * (for example, one key per application, loaded from a secret store), so that a leaked session
+ * store yields tokens nobody can use.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-2
+ */
+export interface DPoPKey {
+  /** The JWS algorithm of the proofs. */
+  alg: DPoPAlgorithm
+  /** The private key, as a JWK. */
+  privateJwk: JsonWebKey
+  /** The public key, as a JWK (sent in every proof's header). */
+  publicJwk: JsonWebKey
+}
+
+/**
+ * Creates a new DPoP key pair.
+ *
+ * @param alg the proof signing algorithm. @default 'ES256'
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2
+ */
+export async function createDPoPKey(alg: DPoPAlgorithm = 'ES256'): Promise<DPoPKey> {
+  if (!ALGORITHMS.has(alg)) {
+    throw new TypeError(`"alg" must be one of ${[...ALGORITHMS].join(', ')}`)
+  }
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
+  const [privateJwk, publicJwk] = await Promise.all([exportJWK(privateKey), exportJWK(publicKey)])
+  return { alg, privateJwk: privateJwk as JsonWebKey, publicJwk: publicJwk as JsonWebKey }
+}
+
+function assertDPoPKey(key: unknown, name = 'dpop'): asserts key is DPoPKey {
+  const k = key as Partial<DPoPKey> | null
+  if (
+    typeof k !== 'object' ||
+    k === null ||
+    typeof k.alg !== 'string' ||
+    !ALGORITHMS.has(k.alg) ||
+    typeof k.privateJwk !== 'object' ||
+    k.privateJwk === null ||
+    typeof k.publicJwk !== 'object' ||
+    k.publicJwk === null ||
+    'd' in k.publicJwk
+  ) {
+    throw new TypeError(`"${name}" must be a DPoPKey as returned by createDPoPKey()`)
+  }
+}
+
+/**
+ * Validates the `dpop` client option (a {@link DPoPKey}, or undefined for none). Meant for
+ * `resolveOptions()`, so a bad key fails at configuration time.
+ *
+ * @throws TypeError naming `"dpop"`
+ * @internal
+ */
+export function resolveDPoPOption(value: unknown): DPoPKey | undefined {
+  if (value === undefined) return undefined
+  assertDPoPKey(value)
+  return value
+}
+
+/**
+ * The RFC 7638 SHA-256 thumbprint of a DPoP key's public JWK: the `dpop_jkt` authorization
+ * request parameter and the `cnf.jkt` of the tokens bound to the key.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-6.1
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-10
+ */
+export async function getDPoPKeyThumbprint(key: DPoPKey): Promise<string> {
+  assertDPoPKey(key)
+  return calculateJwkThumbprint(key.publicJwk as JWK, 'sha256')
+}
+
+/** Bound on the DPoP handles kept per client (each keeps its server nonces). */
+const MAX_HANDLES_PER_CLIENT = 1000
+
+const handles = new WeakMap<Client, Map<string, Promise<openid.DPoPHandle>>>()
+
+async function createHandle(client: Client, key: DPoPKey): Promise<openid.DPoPHandle> {
+  let privateKey: CryptoKey
+  let publicKey: CryptoKey
+  try {
+    ;[privateKey, publicKey] = (await Promise.all([
+      importJWK(key.privateJwk as JWK, key.alg, { extractable: false }),
+      importJWK(key.publicJwk as JWK, key.alg, { extractable: true }),
+    ])) as [CryptoKey, CryptoKey]
+  } catch (cause) {
+    throw new CodegrantError('ERR_DPOP', 'the DPoP key could not be imported', { cause })
+  }
+  if (privateKey.type !== 'private' || publicKey.type !== 'public') {
+    throw new CodegrantError('ERR_DPOP', 'the DPoP key pair is not a private/public pair')
+  }
+  try {
+    return openid.getDPoPHandle(getConfiguration(client), { privateKey, publicKey })
+  } catch (cause) {
+    throw new CodegrantError('ERR_DPOP', 'the DPoP key cannot sign proofs', { cause })
+  }
+}
+
+/**
+ * The openid-client DPoP handle of `key` for `client`. Handles are kept per client and key
+ * thumbprint (bounded, least recently used first out), so the server nonces a handle learnt
+ * are reused by the next request with the same key, and openid-client's one
+ * `use_dpop_nonce` retry starts from the freshest nonce.
+ *
+ * @internal
+ */
+export async function getDPoPHandle(client: Client, key: DPoPKey): Promise<openid.DPoPHandle> {
+  const jkt = await getDPoPKeyThumbprint(key)
+  let perClient = handles.get(client)
+  if (!perClient) {
+    perClient = new Map()
+    handles.set(client, perClient)
+  }
+  let handle = perClient.get(jkt)
+  if (handle) {
+    perClient.delete(jkt)
+  } else {
+    handle = createHandle(client, key)
+    // A failed import must not stay cached.
+    handle.catch(() => {
+      if (perClient.get(jkt) === handle) perClient.delete(jkt)
+    })
+  }
+  perClient.set(jkt, handle)
+  if (perClient.size > MAX_HANDLES_PER_CLIENT) {
+    const oldest = perClient.keys().next().value
+    if (oldest !== undefined) perClient.delete(oldest)
+  }
+  return handle
+}
+
+/**
+ * The DPoP key a call uses: the per-call `key` when given, else the client's `dpop` option.
+ *
+ * @internal
+ */
+export function selectDPoPKey(client: Client, key: DPoPKey | undefined): DPoPKey | undefined {
+  if (key !== undefined) {
+    assertDPoPKey(key)
+    return key
+  }
+  return resolveDPoPOption(getClientSettings(client).dpop)
+}
+
+/**
+ * The `options` argument of openid-client calls (`authorizationCodeGrant`, `refreshTokenGrant`,
+ * `fetchUserInfo`, `buildAuthorizationUrlWithPAR`, ...): `{ DPoP: handle }` when a key is
+ * given or configured on the client, else `{}`.
+ *
+ * @internal
+ */
+export async function dpopOptions(
+  client: Client,
+  key?: DPoPKey,
+): Promise<{ DPoP?: openid.DPoPHandle }> {
+  const selected = selectDPoPKey(client, key)
+  if (selected === undefined) return {}
+  return { DPoP: await getDPoPHandle(client, selected) }
+}
+
+/**
+ * The `dpop_jkt` authorization request parameter for the key a login will use (the per-call
+ * key, else the client's), or `undefined` without DPoP. Binds the authorization code to the
+ * key, so only its holder can redeem it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-10
+ * @internal
+ */
+export async function dpopJkt(client: Client, key?: DPoPKey): Promise<string | undefined> {
+  const selected = selectDPoPKey(client, key)
+  return selected === undefined ? undefined : getDPoPKeyThumbprint(selected)
+}

@@ -1,0 +1,240 @@
+import {
+  base64url,
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  importJWK,
+  jwtVerify,
+  type JWK,
+} from 'jose'
+import * as openid from 'openid-client'
+import { describe, expect, it } from 'vitest'
+import { createClient, getConfiguration, type Client } from '../src/client.js'
+import {
+  createDPoPKey,
+  dpopJkt,
+  dpopOptions,
+  getDPoPKeyThumbprint,
+  type DPoPKey,
+} from '../src/dpop.js'
+import { CodegrantError } from '../src/errors.js'
+import { fetchUserInfo } from '../src/userinfo.js'
+
+const ISSUER = 'https://as.example.com'
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  })
+}
+
+interface Seen {
+  url: string
+  method: string
+  headers: Headers
+}
+
+async function makeClient(
+  answer: (req: Seen, index: number) => Response | Promise<Response>,
+  dpop?: DPoPKey,
+): Promise<{ client: Client; seen: Seen[] }> {
+  const seen: Seen[] = []
+  const client = await createClient({
+    issuer: ISSUER,
+    clientId: 'web-1',
+    clientSecret: 's3cret',
+    redirectUri: 'https://app.example.com/callback',
+    ...(dpop && { dpop }),
+    metadata: {
+      issuer: ISSUER,
+      authorization_endpoint: `${ISSUER}/authorize`,
+      token_endpoint: `${ISSUER}/token`,
+      userinfo_endpoint: `${ISSUER}/me?x=1`,
+      dpop_signing_alg_values_supported: ['ES256'],
+    },
+    fetch: async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+      const req = { url, method: init?.method ?? 'GET', headers: new Headers(init?.headers) }
+      seen.push(req)
+      return answer(req, seen.length - 1)
+    },
+  })
+  return { client, seen }
+}
+
+async function sha256(value: string): Promise<string> {
+  return base64url.encode(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))),
+  )
+}
+
+/** Verifies a DPoP proof with the key in its own header and returns its claims. */
+async function verifyProof(proof: string | null, key: DPoPKey) {
+  expect(proof).toBeTypeOf('string')
+  const header = decodeProtectedHeader(proof as string)
+  expect(header.typ).toBe('dpop+jwt')
+  expect(header.alg).toBe(key.alg)
+  expect(header.jwk).toBeDefined()
+  expect(header.jwk).not.toHaveProperty('d')
+  expect(await calculateJwkThumbprint(header.jwk as JWK)).toBe(await getDPoPKeyThumbprint(key))
+  const { payload } = await jwtVerify(
+    proof as string,
+    await importJWK(header.jwk as JWK, key.alg),
+    {
+      typ: 'dpop+jwt',
+    },
+  )
+  expect(payload.jti).toBeTypeOf('string')
+  expect(Math.abs((payload.iat as number) - Date.now() / 1000)).toBeLessThan(60)
+  return payload
+}
+
+describe('createDPoPKey', () => {
+  it('returns a plain-JSON ES256 key pair by default', async () => {
+    const key = await createDPoPKey()
+    expect(key.alg).toBe('ES256')
+    expect(key.privateJwk).toMatchObject({ kty: 'EC', crv: 'P-256' })
+    expect(key.privateJwk).toHaveProperty('d')
+    expect(key.publicJwk).not.toHaveProperty('d')
+    expect(JSON.parse(JSON.stringify(key))).toEqual(key)
+  })
+
+  it('computes the RFC 7638 thumbprint of the public key', async () => {
+    const key = await createDPoPKey()
+    expect(await getDPoPKeyThumbprint(key)).toBe(await calculateJwkThumbprint(key.publicJwk as JWK))
+    expect(await getDPoPKeyThumbprint(JSON.parse(JSON.stringify(key)) as DPoPKey)).toBe(
+      await getDPoPKeyThumbprint(key),
+    )
+  })
+
+  it('refuses an unknown algorithm and a malformed key with a TypeError', async () => {
+    await expect(createDPoPKey('HS256' as never)).rejects.toThrow('"alg"')
+    const key = await createDPoPKey()
+    await expect(getDPoPKeyThumbprint({ ...key, publicJwk: key.privateJwk })).rejects.toThrow(
+      '"dpop"',
+    )
+    await expect(
+      createClient({
+        issuer: ISSUER,
+        clientId: 'c',
+        redirectUri: 'https://app.example.com/cb',
+        metadata: {
+          issuer: ISSUER,
+          authorization_endpoint: `${ISSUER}/a`,
+          token_endpoint: `${ISSUER}/t`,
+        },
+        dpop: { alg: 'ES256' } as never,
+      }).then((client) => dpopOptions(client)),
+    ).rejects.toThrow('"dpop"')
+  })
+})
+
+describe('DPoP proofs (RFC 9449)', () => {
+  it.each(['ES256', 'PS256', 'Ed25519'] as const)(
+    'signs a userinfo request with %s: Authorization DPoP, htm, htu without query, ath',
+    async (alg) => {
+      const key = await createDPoPKey(alg)
+      const { client, seen } = await makeClient(() => json({ sub: 'user-1' }))
+      await fetchUserInfo(client, 'at-1', 'user-1', { dpop: key })
+      const req = seen[0] as Seen
+      expect(req.headers.get('authorization')).toBe('DPoP at-1')
+      const proof = await verifyProof(req.headers.get('dpop'), key)
+      expect(proof.htm).toBe('GET')
+      expect(proof.htu).toBe(`${ISSUER}/me`)
+      expect(proof.ath).toBe(await sha256('at-1'))
+      expect(proof.nonce).toBeUndefined()
+    },
+  )
+
+  it('retries once with the server nonce (use_dpop_nonce) and reuses it on the next call', async () => {
+    const key = await createDPoPKey()
+    const { client, seen } = await makeClient((req, index) => {
+      if (index === 0) {
+        return json({}, 401, {
+          'www-authenticate': 'DPoP error="use_dpop_nonce", error_description="nonce"',
+          'dpop-nonce': 'nonce-1',
+        })
+      }
+      return json({ sub: 'user-1' })
+    })
+    await expect(fetchUserInfo(client, 'at-1', 'user-1', { dpop: key })).resolves.toEqual({
+      sub: 'user-1',
+    })
+    expect(seen).toHaveLength(2)
+    expect((await verifyProof(seen[0]?.headers.get('dpop') ?? null, key)).nonce).toBeUndefined()
+    expect((await verifyProof(seen[1]?.headers.get('dpop') ?? null, key)).nonce).toBe('nonce-1')
+
+    // Same key (as a fresh JSON copy, as from a session): the learnt nonce is sent at once.
+    await fetchUserInfo(client, 'at-1', 'user-1', { dpop: JSON.parse(JSON.stringify(key)) })
+    expect(seen).toHaveLength(3)
+    expect((await verifyProof(seen[2]?.headers.get('dpop') ?? null, key)).nonce).toBe('nonce-1')
+  })
+
+  it('gives up after one nonce retry with ERR_DPOP', async () => {
+    const key = await createDPoPKey()
+    const { client, seen } = await makeClient((_req, index) =>
+      json({}, 401, {
+        'www-authenticate': 'DPoP error="use_dpop_nonce"',
+        'dpop-nonce': `nonce-${index}`,
+      }),
+    )
+    const err = await fetchUserInfo(client, 'at-1', 'user-1', { dpop: key }).catch(
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(CodegrantError)
+    expect((err as CodegrantError).code).toBe('ERR_DPOP')
+    expect(seen).toHaveLength(2)
+  })
+
+  it('retries a token request with the nonce of a 400 use_dpop_nonce answer', async () => {
+    const key = await createDPoPKey()
+    const { client, seen } = await makeClient((_req, index) =>
+      index === 0
+        ? json({ error: 'use_dpop_nonce' }, 400, { 'dpop-nonce': 'tok-nonce' })
+        : json({ access_token: 'at-2', token_type: 'DPoP', expires_in: 60 }),
+    )
+    const result = await openid.refreshTokenGrant(
+      getConfiguration(client),
+      'rt-1',
+      {},
+      await dpopOptions(client, key),
+    )
+    expect(result.token_type).toBe('dpop')
+    expect(seen).toHaveLength(2)
+    const first = await verifyProof(seen[0]?.headers.get('dpop') ?? null, key)
+    expect(first).toMatchObject({ htm: 'POST', htu: `${ISSUER}/token` })
+    expect(first.ath).toBeUndefined()
+    expect((await verifyProof(seen[1]?.headers.get('dpop') ?? null, key)).nonce).toBe('tok-nonce')
+  })
+
+  it('uses the client-level dpop key by default, and the per-call key over it', async () => {
+    const appKey = await createDPoPKey()
+    const callKey = await createDPoPKey()
+    const { client, seen } = await makeClient(() => json({ sub: 'user-1' }), appKey)
+    await fetchUserInfo(client, 'at-1', 'user-1')
+    await fetchUserInfo(client, 'at-1', 'user-1', { dpop: callKey })
+    await verifyProof(seen[0]?.headers.get('dpop') ?? null, appKey)
+    await verifyProof(seen[1]?.headers.get('dpop') ?? null, callKey)
+    expect(await dpopJkt(client)).toBe(await getDPoPKeyThumbprint(appKey))
+    expect(await dpopJkt(client, callKey)).toBe(await getDPoPKeyThumbprint(callKey))
+  })
+
+  it('sends no DPoP header and no dpop_jkt without a key', async () => {
+    const { client, seen } = await makeClient(() => json({ sub: 'user-1' }))
+    await fetchUserInfo(client, 'at-1', 'user-1')
+    expect(seen[0]?.headers.has('dpop')).toBe(false)
+    expect(await dpopJkt(client)).toBeUndefined()
+    expect(await dpopOptions(client)).toEqual({})
+  })
+
+  it('fails with ERR_DPOP for a key that cannot be imported', async () => {
+    const key = await createDPoPKey()
+    const broken: DPoPKey = { ...key, privateJwk: { ...key.privateJwk, d: 'AAAA' } }
+    const { client } = await makeClient(() => json({ sub: 'user-1' }))
+    const err = await fetchUserInfo(client, 'at-1', 'user-1', { dpop: broken }).catch(
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(CodegrantError)
+    expect((err as CodegrantError).code).toBe('ERR_DPOP')
+  })
+})
