@@ -1,0 +1,11 @@
+import { isCodegrantError } from '@codegrant/core'
+import { AuthError } from './errors.js'
+
+/** Maps a failure talking to the AS outside the login callback (discovery, refresh, userinfo). */
+export function asUnavailable(cause: unknown, what: string): AuthError {
+  if (cause instanceof AuthError) return cause
+  if (cause instanceof TypeError && !isCodegrantError(cause)) throw cause
+  return new AuthError('ERR_AS_UNAVAILABLE', `${what}: the authorization server request failed`, {
+    cause,
+  })
+}

@@ -1,0 +1,99 @@
+import { validateLogoutToken } from '@codegrant/core'
+import type { Request, Response } from 'express'
+import { storeOps, type AuthContext } from './context.js'
+import { AuthError } from './errors.js'
+import { indexKey } from './session-index.js'
+
+// A logout token is remembered (for replay detection) at least this long.
+const MIN_JTI_TTL = 300
+
+function reply(res: Response, status: number, error?: string, description?: string): void {
+  res.set('Cache-Control', 'no-store')
+  if (error === undefined) {
+    res.status(status).end()
+    return
+  }
+  res.status(status).json({ error, error_description: description })
+}
+
+async function backchannelLogout(req: Request, res: Response, ctx: AuthContext): Promise<void> {
+  const { config } = ctx
+  const token = (req.body as Record<string, unknown> | undefined)?.logout_token
+  if (typeof token !== 'string' || token.length === 0) {
+    reply(res, 400, 'invalid_request', 'logout_token is required')
+    return
+  }
+  let result: Awaited<ReturnType<typeof validateLogoutToken>>
+  try {
+    const client = await config.getClient()
+    result = await validateLogoutToken(client, token)
+  } catch (err) {
+    config.logger?.warn('back-channel logout token refused', {
+      code: (err as { code?: unknown }).code,
+    })
+    reply(res, 400, 'invalid_request', 'The logout token is invalid')
+    return
+  }
+  const { claims, sid, sub } = result
+  const iss = String(claims.iss)
+  const jti = typeof claims.jti === 'string' ? claims.jti : undefined
+  if (jti === undefined) {
+    reply(res, 400, 'invalid_request', 'The logout token is invalid')
+    return
+  }
+  const exp = typeof claims.exp === 'number' ? claims.exp : 0
+  const ttl = Math.max(MIN_JTI_TTL, exp - Math.floor(Date.now() / 1000) + 60)
+  if (!(await config.sessionIndex.firstUse(`${iss} ${jti}`, ttl))) {
+    config.logger?.warn('back-channel logout token replayed')
+    reply(res, 400, 'invalid_request', 'The logout token was already used')
+    return
+  }
+  // sid names one login session; a token with only sub ends all of the user's sessions.
+  const key =
+    sid !== undefined
+      ? indexKey('sid', iss, sid)
+      : sub !== undefined
+        ? indexKey('sub', iss, sub)
+        : undefined
+  if (key === undefined) {
+    reply(res, 400, 'invalid_request', 'The logout token is invalid')
+    return
+  }
+  const ops = storeOps(ctx, req)
+  for (const sessionId of await config.sessionIndex.find(key)) {
+    // Under the session lock, so an in-flight refresh cannot write the session back.
+    const release = await ctx.guard.acquire(sessionId)
+    try {
+      await ops.destroy(sessionId)
+    } finally {
+      await release()
+    }
+    ctx.recent.delete(sessionId)
+  }
+  await config.sessionIndex.remove(key)
+  reply(res, 200)
+}
+
+/**
+ * `POST /backchannel-logout`: validates the logout token (signature, `iss`, `aud`, `iat`,
+ * `events`, no `nonce`, `sid` and/or `sub`), refuses a replayed `jti`, and destroys the sessions
+ * it names in the session store.
+ *
+ * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest
+ */
+export function backchannelLogoutHandler(ctx: AuthContext) {
+  return (req: Request, res: Response): void => {
+    if (req.sessionStore === undefined) {
+      reply(res, 500, 'server_error', 'No session store')
+      return
+    }
+    backchannelLogout(req, res, ctx).catch((err: unknown) => {
+      const status = err instanceof AuthError ? err.status : 500
+      ctx.config.logger?.warn('back-channel logout failed', {
+        code: (err as { code?: unknown }).code,
+      })
+      if (!res.headersSent)
+        reply(res, status >= 500 ? status : 500, 'server_error', 'Logout could not be completed')
+    })
+  }
+}

@@ -1,0 +1,183 @@
+import { handleCallback, isCodegrantError, type Client, type CodegrantError } from '@codegrant/core'
+import type { NextFunction, Request, Response } from 'express'
+import { asUnavailable } from './as-error.js'
+import type { AuthContext } from './context.js'
+import { AuthError } from './errors.js'
+import { ensureSection, nowSeconds, readSection, type SessionLike } from './session-data.js'
+import { indexKey } from './session-index.js'
+import { regenerateSession, saveSession } from './session-ops.js'
+import { markConsumed } from './store-guard.js'
+import { sealUser } from './user-record.js'
+
+const MESSAGES: Partial<Record<CodegrantError['code'], string>> = {
+  ERR_AUTHORIZATION_ERROR: 'the authorization server returned an error',
+  ERR_STATE_MISMATCH: 'the state does not match the login in progress',
+  ERR_ISS_MISMATCH: 'the response comes from an unexpected issuer',
+  ERR_CALLBACK_INVALID: 'the response is malformed',
+  ERR_TOKEN_ERROR: 'the authorization server refused the code',
+  ERR_INVALID_GRANT: 'the authorization server refused the code',
+  ERR_ID_TOKEN_MISSING: 'the response carries no ID token',
+  ERR_ID_TOKEN_INVALID: 'the ID token is invalid',
+  ERR_TOKEN_TYPE_UNSUPPORTED: 'the token type is not supported',
+  ERR_RESPONSE_INVALID: 'the authorization server answered unexpectedly',
+}
+
+/** Turns a core failure at the callback into the typed error the app's handler gets. */
+export function loginError(err: unknown): AuthError {
+  if (err instanceof AuthError) return err
+  if (!isCodegrantError(err)) {
+    return new AuthError('ERR_LOGIN_FAILED', 'Login failed', { cause: err })
+  }
+  switch (err.code) {
+    case 'ERR_NETWORK':
+    case 'ERR_TIMEOUT':
+    case 'ERR_DISCOVERY_FAILED':
+      return new AuthError(
+        'ERR_AS_UNAVAILABLE',
+        'Login failed: the authorization server could not be reached',
+        {
+          cause: err,
+        },
+      )
+    case 'ERR_TRANSACTION_EXPIRED':
+      return new AuthError(
+        'ERR_TRANSACTION_EXPIRED',
+        'Login failed: the login took too long, please try again',
+        {
+          cause: err,
+        },
+      )
+    case 'ERR_AUTHORIZATION_ERROR': {
+      const code =
+        typeof err.error === 'string' && /^[\w.-]{1,64}$/.test(err.error) ? err.error : 'error'
+      return new AuthError(
+        code === 'access_denied' ? 'ERR_ACCESS_DENIED' : 'ERR_LOGIN_FAILED',
+        `Login failed: the authorization server returned "${code}"`,
+        { cause: err },
+      )
+    }
+    default:
+      return new AuthError(
+        'ERR_LOGIN_FAILED',
+        `Login failed: ${MESSAGES[err.code] ?? 'the response is invalid'}`,
+        {
+          cause: err,
+        },
+      )
+  }
+}
+
+function callbackInput(client: Client, req: Request): URL | { body: Record<string, unknown> } {
+  if (req.method === 'POST') {
+    // Core refuses a parameter given twice or not a string.
+    return { body: { ...((req.body ?? {}) as Record<string, unknown>) } }
+  }
+  // The registered redirect_uri plus the query as received: right behind proxies too.
+  const url = new URL(client.redirectUri)
+  const q = req.originalUrl.indexOf('?')
+  url.search = q === -1 ? '' : req.originalUrl.slice(q)
+  return url
+}
+
+function stateOf(req: Request): string | undefined {
+  const source = (req.method === 'POST' ? req.body : req.query) as
+    Record<string, unknown> | undefined
+  const state = source?.state
+  return typeof state === 'string' && state.length > 0 ? state : undefined
+}
+
+async function complete(req: Request, res: Response, ctx: AuthContext): Promise<void> {
+  const { config } = ctx
+  res.set('Cache-Control', 'no-store')
+  const state = stateOf(req)
+  if (state === undefined)
+    throw new AuthError('ERR_STATE_MISSING', 'Login failed: the response has no state')
+  const session = req.session as unknown as SessionLike
+  const section = readSection(session, config.sessionKey)
+  const tx = section?.tx
+  const entry = tx !== undefined && Object.hasOwn(tx, state) ? tx[state] : undefined
+  if (section === undefined || tx === undefined || entry === undefined) {
+    throw new AuthError(
+      'ERR_STATE_UNKNOWN',
+      'Login failed: no login in progress matches this response (already completed, expired, or started in another browser)',
+    )
+  }
+  // Consumed exactly once, whatever happens next.
+  delete tx[state]
+  if (Object.keys(tx).length === 0) delete section.tx
+  markConsumed(session, state)
+
+  const fail = async (err: AuthError): Promise<never> => {
+    await saveSession(req).catch(() => undefined)
+    throw err
+  }
+  if (entry.t.expires_at <= nowSeconds()) {
+    return fail(
+      new AuthError(
+        'ERR_TRANSACTION_EXPIRED',
+        'Login failed: the login took too long, please try again',
+      ),
+    )
+  }
+  let client: Client
+  try {
+    client = await config.getClient()
+  } catch (err) {
+    return fail(asUnavailable(err, 'Login'))
+  }
+  let result: Awaited<ReturnType<typeof handleCallback>>
+  try {
+    result = await handleCallback(client, callbackInput(client, req), entry.t)
+  } catch (err) {
+    return fail(loginError(err))
+  }
+  const claims = result.claims
+  if (claims === undefined) {
+    return fail(
+      new AuthError(
+        'ERR_LOGIN_FAILED',
+        'Login failed: no ID token (the scope must include "openid")',
+      ),
+    )
+  }
+  if (entry.acr !== undefined && !entry.acr.split(' ').includes(String(claims.acr))) {
+    return fail(
+      new AuthError(
+        'ERR_STEP_UP_FAILED',
+        'Login failed: the required authentication level was not reached',
+      ),
+    )
+  }
+
+  // Session fixation defence: the logged-in session gets a new id. Other logins in progress
+  // (other tabs) move along with it.
+  const remaining = section.tx
+  await regenerateSession(req)
+  const fresh = ensureSection(req.session as unknown as SessionLike, config.sessionKey)
+  if (remaining !== undefined) fresh.tx = remaining
+  fresh.user = sealUser(config.cipher, result.tokens, claims, nowSeconds())
+
+  const keys = [indexKey('sub', claims.iss, claims.sub)]
+  if (typeof claims.sid === 'string') keys.push(indexKey('sid', claims.iss, claims.sid))
+  const ttl =
+    config.absoluteDuration !== false
+      ? config.absoluteDuration
+      : Math.ceil((req.session.cookie.maxAge ?? 86_400_000) / 1000)
+  try {
+    await config.sessionIndex.add(keys, req.sessionID, ttl)
+  } catch (err) {
+    await regenerateSession(req).catch(() => undefined)
+    throw err instanceof AuthError
+      ? err
+      : new AuthError('ERR_STORE_UNAVAILABLE', 'The session index is unavailable', { cause: err })
+  }
+  await saveSession(req)
+  res.redirect(302, entry.r)
+}
+
+/** `GET|POST /callback`: completes the login or passes a typed {@link AuthError} to `next`. */
+export function callbackHandler(ctx: AuthContext) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    complete(req, res, ctx).catch(next)
+  }
+}

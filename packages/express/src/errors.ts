@@ -1,0 +1,92 @@
+/**
+ * The stable codes of {@link AuthError}, each with its HTTP status. Switch on `err.code`, never
+ * on the message.
+ *
+ * | code | status | meaning |
+ * | --- | --- | --- |
+ * | `ERR_SESSION_REQUIRED` | 500 | express-session is not mounted before `auth()` |
+ * | `ERR_STATE_MISSING` | 400 | the callback carries no `state` |
+ * | `ERR_STATE_UNKNOWN` | 400 | no login transaction for this `state` (completed, expired, dropped or another browser) |
+ * | `ERR_TRANSACTION_EXPIRED` | 400 | the login transaction is older than `transactionTtl` |
+ * | `ERR_ACCESS_DENIED` | 403 | the AS answered `error=access_denied` (the user refused) |
+ * | `ERR_LOGIN_FAILED` | 400 | the AS returned an error, or the callback, token response or ID token was invalid |
+ * | `ERR_STEP_UP_FAILED` | 403 | a step-up login came back without the required `acr` |
+ * | `ERR_UNAUTHENTICATED` | 401 | no logged-in user |
+ * | `ERR_STEP_UP_REQUIRED` | 401 | the session's `acr` / `auth_time` fall short of the route's requirement |
+ * | `ERR_FORBIDDEN` | 403 | a logged-in user lacks a required claim |
+ * | `ERR_SESSION_ENDED` | 401 | the grant is gone (refresh `invalid_grant`, logout elsewhere): the session was ended |
+ * | `ERR_TOKEN_EXPIRED` | 401 | the access token expired and there is no refresh token |
+ * | `ERR_AS_UNAVAILABLE` | 502 | the authorization server could not be reached or answered unexpectedly |
+ * | `ERR_STORE_UNAVAILABLE` | 503 | the session store, lock or session index failed (e.g. Redis down) |
+ * | `ERR_LOGOUT_TOKEN_INVALID` | 400 | a back-channel logout token was invalid or replayed |
+ */
+export type AuthErrorCode =
+  | 'ERR_SESSION_REQUIRED'
+  | 'ERR_STATE_MISSING'
+  | 'ERR_STATE_UNKNOWN'
+  | 'ERR_TRANSACTION_EXPIRED'
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_LOGIN_FAILED'
+  | 'ERR_STEP_UP_FAILED'
+  | 'ERR_UNAUTHENTICATED'
+  | 'ERR_STEP_UP_REQUIRED'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_SESSION_ENDED'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_AS_UNAVAILABLE'
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_LOGOUT_TOKEN_INVALID'
+
+const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
+  ERR_SESSION_REQUIRED: 500,
+  ERR_STATE_MISSING: 400,
+  ERR_STATE_UNKNOWN: 400,
+  ERR_TRANSACTION_EXPIRED: 400,
+  ERR_ACCESS_DENIED: 403,
+  ERR_LOGIN_FAILED: 400,
+  ERR_STEP_UP_FAILED: 403,
+  ERR_UNAUTHENTICATED: 401,
+  ERR_STEP_UP_REQUIRED: 401,
+  ERR_FORBIDDEN: 403,
+  ERR_SESSION_ENDED: 401,
+  ERR_TOKEN_EXPIRED: 401,
+  ERR_AS_UNAVAILABLE: 502,
+  ERR_STORE_UNAVAILABLE: 503,
+  ERR_LOGOUT_TOKEN_INVALID: 400,
+})
+
+/** The HTTP status that goes with a code. */
+export function statusOf(code: AuthErrorCode): number {
+  return STATUS[code]
+}
+
+/**
+ * The one operational error of `@codegrant/express`. It reaches the app's error handler through
+ * `next(err)` with `status` / `statusCode` set, so Express's default handler answers with that
+ * status. Messages never contain tokens, codes or secrets; the underlying error (usually a
+ * `CodegrantError` from `@codegrant/core`) is kept as `cause`.
+ */
+export class AuthError extends Error {
+  override readonly name = 'AuthError'
+  /** A stable code from {@link AuthErrorCode}. */
+  readonly code: AuthErrorCode
+  /** The HTTP status to answer with (4xx for the client's fault, 5xx otherwise). */
+  readonly status: number
+  /** Same as `status`, for error handlers that read `statusCode`. */
+  readonly statusCode: number
+  /** Tells Express's default error handler that the message is safe to show. */
+  readonly expose: boolean
+
+  constructor(code: AuthErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.status = STATUS[code]
+    this.statusCode = this.status
+    this.expose = this.status < 500 || this.status === 503
+  }
+}
+
+/** Narrows an unknown value to an {@link AuthError}, optionally of one code. */
+export function isAuthError(value: unknown, code?: AuthErrorCode): value is AuthError {
+  return value instanceof AuthError && (code === undefined || value.code === code)
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { AuthError } from './errors.js'
+import type { ReleaseLock, SessionLock } from './lock.js'
+import type { RedisCommandClient } from './redis-client.js'
+
+/** Options of {@link createRedisLock}. */
+export interface RedisLockOptions {
+  /** Key prefix. @default 'codegrant:lock:' */
+  prefix?: string
+  /** Milliseconds after which a lock held by a crashed holder expires. @default 15000 */
+  ttl?: number
+  /** Milliseconds to wait for the lock before giving up with `ERR_STORE_UNAVAILABLE`. @default 15000 */
+  waitTimeout?: number
+  /** Milliseconds between attempts while waiting. @default 20 */
+  retryDelay?: number
+}
+
+// Delete the key only when it still holds our token: a lock that expired and was taken by another
+// holder is never released by us.
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value <= 0)
+    throw new TypeError(`"${name}" must be a positive number`)
+  return value
+}
+
+/**
+ * A lock shared by every instance that uses the same Redis: `SET key token NX PX ttl` to take it,
+ * a Lua compare-and-delete to release it (only by its owner). Redis errors become
+ * `AuthError` `ERR_STORE_UNAVAILABLE` (503).
+ *
+ * @param client a connected node-redis v5 client (`createClient({ url })`); give it
+ *   `disableOfflineQueue: true` so commands fail fast while Redis is down.
+ * @see https://redis.io/docs/latest/commands/set/
+ */
+export function createRedisLock(
+  client: RedisCommandClient,
+  options: RedisLockOptions = {},
+): SessionLock {
+  if (client === null || typeof client !== 'object' || typeof client.sendCommand !== 'function') {
+    throw new TypeError('"client" must be a node-redis client')
+  }
+  const prefix = options.prefix ?? 'codegrant:lock:'
+  if (typeof prefix !== 'string') throw new TypeError('"prefix" must be a string')
+  const ttl = positive('ttl', options.ttl, 15_000)
+  const waitTimeout = positive('waitTimeout', options.waitTimeout, 15_000)
+  const retryDelay = positive('retryDelay', options.retryDelay, 20)
+
+  return Object.freeze({
+    async acquire(key: string): Promise<ReleaseLock> {
+      const redisKey = prefix + key
+      const token = randomBytes(16).toString('base64url')
+      const deadline = Date.now() + waitTimeout
+      for (;;) {
+        let reply: unknown
+        try {
+          reply = await client.sendCommand(['SET', redisKey, token, 'NX', 'PX', String(ttl)])
+        } catch (cause) {
+          throw new AuthError('ERR_STORE_UNAVAILABLE', 'The session lock (Redis) is unavailable', {
+            cause,
+          })
+        }
+        if (reply === 'OK') break
+        if (Date.now() >= deadline) {
+          throw new AuthError('ERR_STORE_UNAVAILABLE', 'Timed out waiting for the session lock')
+        }
+        await sleep(retryDelay)
+      }
+      let released = false
+      return async () => {
+        if (released) return
+        released = true
+        try {
+          await client.sendCommand(['EVAL', RELEASE, '1', redisKey, token])
+        } catch {
+          // The lock expires after its ttl anyway.
+        }
+      }
+    },
+  })
+}

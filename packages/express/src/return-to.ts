@@ -1,0 +1,24 @@
+const BASE = 'http://return-to.invalid'
+const MAX_LENGTH = 2048
+
+/**
+ * Returns `value` when it is a same-origin relative path (`/a/b?c#d`), else `undefined`.
+ * Refuses protocol-relative (`//evil`), backslash (`/\evil`), absolute URLs, control characters
+ * and anything that would resolve to another origin.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.11 (open redirectors)
+ */
+export function safeReturnTo(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH) return undefined
+  if (value[0] !== '/' || value[1] === '/' || value.includes('\\')) return undefined
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return undefined
+  let url: URL
+  try {
+    url = new URL(value, BASE)
+  } catch {
+    return undefined
+  }
+  if (url.origin !== BASE) return undefined
+  return `${url.pathname}${url.search}${url.hash}`
+}
