@@ -1,6 +1,7 @@
 /**
  * Options of {@link createClient}, validated once by {@link resolveOptions}.
  */
+import { resolveDPoPOption, type DPoPKey } from './dpop.js'
 
 /**
  * How the client authenticates at the token, PAR, revocation and introspection endpoints.
@@ -77,8 +78,12 @@ export interface ClientOptions {
   usePar?: boolean
   /** The default response mode. @default 'query' */
   responseMode?: ResponseMode
-  /** DPoP settings, interpreted by the DPoP module (`dpop.ts`). */
-  dpop?: unknown
+  /**
+   * A DPoP key (from `createDPoPKey()`): tokens are then sender-constrained to it.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc9449
+   */
+  dpop?: DPoPKey
 }
 
 /** Validated, defaulted options. */
@@ -103,7 +108,7 @@ export interface ResolvedOptions {
   readonly transactionTtl: number
   readonly usePar: boolean
   readonly responseMode: ResponseMode
-  readonly dpop: unknown
+  readonly dpop: DPoPKey | undefined
 }
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
@@ -288,10 +293,10 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     idTokenSignedResponseAlg,
     clockTolerance,
     timeout,
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
     transactionTtl,
     usePar: options.usePar ?? false,
     responseMode,
-    dpop: options.dpop,
+    dpop: resolveDPoPOption(options.dpop),
   })
 }

@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto'
+import { decodeJwt } from 'jose'
+import * as openid from 'openid-client'
+import { getConfiguration, type Client } from './client.js'
+import { dpopOptions } from './dpop.js'
+import { CodegrantError } from './errors.js'
+import { toClaims } from './id-token.js'
+import { toCodegrantError } from './map-error.js'
+import { toTokenSet } from './token-set.js'
+import type { IdTokenClaims, TokenSet } from './types.js'
+
+/** Options of {@link refreshTokens}. */
+export interface RefreshOptions {
+  /** A narrower scope to ask for (RFC 6749 section 6). */
+  scope?: string
+  /** RFC 8707 resource indicators for the new access token. */
+  resource?: string | string[]
+}
+
+/** The new token set, and the claims of a new ID token when the AS sent one. */
+export interface RefreshResult {
+  tokens: TokenSet
+  claims?: IdTokenClaims
+}
+
+/** How long a finished refresh is shared with latecomers holding the old refresh token. */
+export const REFRESH_GRACE_MS = 10_000
+/** Bound on the refresh results kept per client for the grace window. */
+export const REFRESH_CACHE_MAX = 1000
+
+interface Flight {
+  readonly promise: Promise<RefreshResult>
+  /** Set when the refresh succeeded: the entry serves latecomers until then. */
+  graceUntil?: number
+}
+
+const flights = new WeakMap<Client, Map<string, Flight>>()
+
+function flightsOf(client: Client): Map<string, Flight> {
+  let map = flights.get(client)
+  if (!map) {
+    map = new Map()
+    flights.set(client, map)
+  }
+  return map
+}
+
+function prune(map: Map<string, Flight>, now: number): void {
+  for (const [key, flight] of map) {
+    if (flight.graceUntil !== undefined && flight.graceUntil <= now) map.delete(key)
+  }
+  if (map.size < REFRESH_CACHE_MAX) return
+  for (const [key, flight] of map) {
+    if (map.size < REFRESH_CACHE_MAX) break
+    if (flight.graceUntil !== undefined) map.delete(key)
+  }
+}
+
+/** The key of a refresh: a hash, so raw refresh tokens are never kept as map keys. */
+function keyOf(refreshToken: string): string {
+  return createHash('sha256').update(refreshToken).digest('base64url')
+}
+
+function copy(result: RefreshResult): RefreshResult {
+  return structuredClone(result)
+}
+
+/**
+ * Refreshes a token set (RFC 6749 section 6), coordinated in-process: concurrent calls for
+ * the same refresh token share one request, and its result is kept for
+ * {@link REFRESH_GRACE_MS} so that a latecomer still holding the old (now rotated) refresh
+ * token gets the new set instead of replaying a revoked token. The key is a SHA-256 hash of
+ * the old refresh token.
+ *
+ * A new refresh token replaces the old one; none in the response keeps the old one (and the
+ * old `id_token` too). A new ID token is validated (signature included) and must have the
+ * same `sub` as the caller's ID token when the caller's token set has one.
+ *
+ * @param tokens the current token set, or just its refresh token
+ * @throws TypeError when there is no refresh token
+ * @throws CodegrantError `ERR_INVALID_GRANT` (the refresh token is revoked, expired or
+ *   reused: log the user in again), `ERR_ID_TOKEN_INVALID` (including a changed `sub`),
+ *   `ERR_TOKEN_ERROR`, `ERR_RESPONSE_INVALID`, `ERR_TIMEOUT`, `ERR_NETWORK`
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
+ */
+export async function refreshTokens(
+  client: Client,
+  tokens: TokenSet | string,
+  options: RefreshOptions = {},
+): Promise<RefreshResult> {
+  const config = getConfiguration(client)
+  const previous: Partial<TokenSet> =
+    typeof tokens === 'string' ? { refresh_token: tokens } : (tokens ?? {})
+  const refreshToken = previous.refresh_token
+  if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
+    throw new TypeError('"tokens" must be a refresh token or a TokenSet with a refresh_token')
+  }
+  const parameters = new URLSearchParams()
+  if (options.scope !== undefined) {
+    if (typeof options.scope !== 'string' || !options.scope) {
+      throw new TypeError('"scope" must be a non-empty string')
+    }
+    parameters.set('scope', options.scope)
+  }
+  const resource = options.resource === undefined ? [] : ([] as string[]).concat(options.resource)
+  for (const value of resource) {
+    if (typeof value !== 'string' || !value) throw new TypeError('"resource" must be URIs')
+    parameters.append('resource', value)
+  }
+
+  const map = flightsOf(client)
+  const now = Date.now()
+  prune(map, now)
+  const key = keyOf(refreshToken)
+  const existing = map.get(key)
+  if (existing && (existing.graceUntil === undefined || existing.graceUntil > now)) {
+    return copy(await existing.promise)
+  }
+
+  const promise = refreshOnce(client, config, refreshToken, previous, parameters)
+  const flight: Flight = { promise }
+  map.set(key, flight)
+  promise.then(
+    () => {
+      flight.graceUntil = Date.now() + REFRESH_GRACE_MS
+    },
+    () => {
+      // A failure is not shared with latecomers: a timeout may be retried.
+      if (map.get(key) === flight) map.delete(key)
+    },
+  )
+  return copy(await promise)
+}
+
+async function refreshOnce(
+  client: Client,
+  config: openid.Configuration,
+  refreshToken: string,
+  previous: Partial<TokenSet>,
+  parameters: URLSearchParams,
+): Promise<RefreshResult> {
+  let response: openid.TokenEndpointResponse & openid.TokenEndpointResponseHelpers
+  try {
+    response = await openid.refreshTokenGrant(
+      config,
+      refreshToken,
+      parameters,
+      await dpopOptions(client),
+    )
+  } catch (err) {
+    throw toCodegrantError(err, 'refresh')
+  }
+  const claims = toClaims(response)
+  if (claims !== undefined && typeof previous.id_token === 'string') {
+    let previousSub: unknown
+    try {
+      previousSub = decodeJwt(previous.id_token).sub
+    } catch {
+      previousSub = undefined
+    }
+    if (previousSub !== claims.sub) {
+      throw new CodegrantError(
+        'ERR_ID_TOKEN_INVALID',
+        'refresh: the new ID token has a different "sub" than the previous one',
+      )
+    }
+  }
+  const tokens = toTokenSet(response, previous)
+  return claims === undefined ? { tokens } : { tokens, claims }
+}
