@@ -1,4 +1,5 @@
 import { CookieJar } from './cookie-jar.js'
+import { attribute, decodeHtml, firstForm, hiddenInputs } from './html-form.js'
 
 /** Options of {@link completeLogin}. */
 export interface CompleteLoginOptions {
@@ -31,35 +32,6 @@ export class CompleteLoginError extends Error {
 }
 
 const maxSteps = 20
-
-function decodeHtml(value: string): string {
-  return value
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&')
-}
-
-function attribute(tag: string, name: string): string | undefined {
-  const match = new RegExp(`\\s${name}="([^"]*)"`, 'i').exec(tag)
-  return match?.[1] === undefined ? undefined : decodeHtml(match[1])
-}
-
-function hiddenInputs(html: string): URLSearchParams {
-  const body = new URLSearchParams()
-  for (const [tag] of html.matchAll(/<input\b[^>]*>/gi)) {
-    if (attribute(tag, 'type')?.toLowerCase() !== 'hidden') continue
-    const name = attribute(tag, 'name')
-    if (name !== undefined) body.append(name, attribute(tag, 'value') ?? '')
-  }
-  return body
-}
-
-function firstForm(html: string): { tag: string; inner: string } | undefined {
-  const match = /(<form\b[^>]*>)([\s\S]*?)<\/form>/i.exec(html)
-  return match ? { tag: match[1] ?? '', inner: match[2] ?? '' } : undefined
-}
 
 /**
  * Drives the local AS over plain HTTP like a browser would, without one: follows the authorization

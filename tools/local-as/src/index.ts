@@ -20,4 +20,6 @@ export {
 export type { LocalClient } from './clients.js'
 export { completeLogin, CompleteLoginError } from './complete-login.js'
 export type { AuthorizationResponse, CompleteLoginOptions } from './complete-login.js'
+export { completeLogout } from './complete-logout.js'
+export type { CompleteLogoutOptions } from './complete-logout.js'
 export { CookieJar } from './cookie-jar.js'

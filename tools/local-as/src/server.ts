@@ -316,14 +316,22 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
       })
     })
   }
-  provider.on('server_error', (_ctx: unknown, err: unknown) => {
+  provider.on('server_error', (_ctx: unknown, err: { message?: string }) => {
+    record({ name: 'server_error', error: 'server_error', errorDescription: String(err?.message) })
     resolved.logger.error?.('oidc-provider server_error', err)
+  })
+  // Koa prints unhandled middleware errors with console.error unless someone listens.
+  ;(provider as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => {
+    resolved.logger.error?.('local AS request failed', err)
   })
 
   provider.use(offline.middleware)
   provider.use(interactionRoutes(provider, resolved, offline))
 
-  server.on('request', provider.callback())
+  const handle = provider.callback()
+  server.on('request', (req, res) => {
+    void handle(req, res)
+  })
 
   let closed: Promise<void> | undefined
   return {
