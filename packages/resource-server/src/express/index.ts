@@ -1,1 +1,2 @@
-export {}
+export { authErrorHandler } from './error-handler.js'
+export { requireAccess, requireAuth, requireScopes, type RequireAuthOptions } from './middleware.js'

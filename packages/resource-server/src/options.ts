@@ -1,0 +1,504 @@
+import { createSecretKey, type KeyObject } from 'node:crypto'
+import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS } from './algorithms.js'
+
+/** A required claim value, or a predicate over the claim (see {@link Requirements.claims}). */
+export type ClaimCheck =
+  | string
+  | number
+  | boolean
+  | ((value: unknown, claims: Readonly<Record<string, unknown>>) => boolean)
+
+/**
+ * What a verified token must also grant. Used by {@link VerifierOptions} (every request) and by
+ * `checkAccess()` (per route).
+ */
+export interface Requirements {
+  /** Scopes the token must carry (see {@link scopeMode}). */
+  scopes?: string | readonly string[]
+  /** `'all'`: every scope in {@link scopes} is needed; `'any'`: one is enough. @default 'all' */
+  scopeMode?: 'all' | 'any'
+  /**
+   * Claims that must hold: a string, number or boolean must equal the claim (or be one of its
+   * elements when the claim is an array); a function gets the claim value and must return true.
+   * A failure answers 403.
+   */
+  claims?: Readonly<Record<string, ClaimCheck>>
+  /**
+   * RFC 9470 step-up: the token's `acr` must be one of these, else 401
+   * `insufficient_user_authentication` with `acr_values`.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc9470#section-3
+   */
+  acrValues?: readonly string[]
+  /**
+   * RFC 9470 step-up: seconds since the user last authenticated (`auth_time`), else 401
+   * `insufficient_user_authentication` with `max_age`.
+   */
+  maxAuthAge?: number
+}
+
+/** How the resource server authenticates at the introspection endpoint. */
+export interface IntrospectionOptions {
+  /** The resource server's `client_id` at the AS. */
+  clientId: string
+  /** Its secret (`client_secret_basic`, `client_secret_post`). */
+  clientSecret?: string
+  /**
+   * Client authentication method.
+   *
+   * @default 'client_secret_basic' with a secret, 'private_key_jwt' with a private key
+   * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+   */
+  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  /** `private_key_jwt`: a private JWK or a PKCS#8 PEM string. */
+  privateKey?: JsonWebKey | string
+  /** `private_key_jwt`: the signing algorithm. @default 'RS256' (ES256 for EC JWKs) */
+  privateKeyAlg?: string
+  /** The introspection endpoint. @default the discovered `introspection_endpoint` */
+  endpoint?: string | URL
+  /** Introspect JWTs too, instead of verifying them locally. @default false */
+  allTokens?: boolean
+  /** Longest time, in seconds, an active result is reused (never beyond `exp`). @default 30 */
+  cacheTtl?: number
+  /** Seconds an inactive result is remembered. @default 5 */
+  negativeCacheTtl?: number
+}
+
+/** DPoP settings. DPoP-bound tokens are always checked; these tune how. */
+export interface DpopOptions {
+  /** Accept only DPoP-bound tokens. @default false */
+  required?: boolean
+  /** Proof algorithms accepted. @default the asymmetric algorithms */
+  algorithms?: readonly string[]
+  /** Seconds a proof's `iat` may lie in the past (and `clockTolerance` ahead). @default 300 */
+  proofMaxAge?: number
+  /**
+   * A secret (at least 32 bytes) from which time-based server nonces are derived; with it every
+   * proof must carry a current nonce (RFC 9449 §8). Share it across instances.
+   */
+  nonceSecret?: string | Uint8Array
+  /** Seconds each nonce lasts (the previous one is accepted too). @default 60 */
+  nonceLifetime?: number
+}
+
+/** Receives warnings about background work (a failed JWKS refresh). Never gets a token. */
+export interface Logger {
+  warn(message: string, details?: Readonly<Record<string, unknown>>): void
+}
+
+/**
+ * Options of {@link createVerifier}, validated once by {@link resolveOptions}.
+ */
+export interface VerifierOptions extends Requirements {
+  /**
+   * The expected `iss`, compared exactly. It is also where discovery happens unless
+   * {@link discoveryUrl} or {@link jwksUri} say otherwise (a Cloudentity workspace may set a
+   * custom issuer that differs from its URL).
+   */
+  issuer: string
+  /** The API's audience: the token's `aud` must contain one of these. */
+  audience: string | readonly string[]
+  /**
+   * The authorization server metadata URL. A URL without `/.well-known/` gets
+   * `/.well-known/openid-configuration` appended.
+   *
+   * @default `${issuer}/.well-known/openid-configuration`
+   */
+  discoveryUrl?: string | URL
+  /** The JWKS URL; skips discovery for JWTs. */
+  jwksUri?: string | URL
+  /**
+   * JWS algorithms accepted for access tokens. `none` is never accepted; HS* needs
+   * {@link secret}.
+   *
+   * @default RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519 (HS256 when
+   * only a secret is given)
+   */
+  algorithms?: readonly string[]
+  /** A shared secret (at least 32 bytes) for HS256/384/512 tokens. */
+  secret?: string | Uint8Array
+  /**
+   * RFC 9068 strictly: `typ` must be `at+jwt` and `sub`, `client_id`, `iat`, `jti` are required.
+   * Otherwise `typ` may also be `JWT` or absent, and `iss`, `aud`, `exp` are required. ID tokens
+   * are refused either way.
+   *
+   * @default false
+   */
+  strict?: boolean
+  /** Seconds of clock skew allowed for `exp`, `nbf`, `iat`. @default 5 */
+  clockTolerance?: number
+  /** Refuse tokens issued (`iat`) longer ago than this many seconds. */
+  maxTokenAge?: number
+  /** Longest token accepted, in characters, checked before any parsing. @default 8192 */
+  maxTokenLength?: number
+  /** Accept `access_token` in a form-encoded body (RFC 6750 §2.2). @default false */
+  allowBodyToken?: boolean
+  /** Accept `access_token` in the query string (RFC 6750 §2.3). @default false */
+  allowQueryToken?: boolean
+  /**
+   * Claims read as scopes, each a space-separated string or an array of strings.
+   *
+   * @default ['scope', 'scp']
+   */
+  scopeClaims?: readonly string[]
+  /** Opaque tokens by RFC 7662 introspection (and hybrid mode). */
+  introspection?: IntrospectionOptions
+  /** DPoP (RFC 9449) settings. */
+  dpop?: DpopOptions
+  /** Verified tokens remembered (LRU); 0 turns the cache off. @default 10000 */
+  cacheMaxEntries?: number
+  /** Seconds between JWKS fetches caused by an unknown `kid`. @default 30 */
+  jwksCooldown?: number
+  /** Seconds after which the JWKS is refreshed in the background. @default 600 */
+  jwksMaxAge?: number
+  /** Milliseconds per request to the authorization server. @default 5000 */
+  timeout?: number
+  /** The `fetch` for requests to the authorization server (proxies, mTLS, tests). */
+  fetch?: typeof fetch
+  /** The realm named in the challenge to a request without a token. @default 'api' */
+  realm?: string
+  /** Where warnings about background work go. */
+  logger?: Logger
+}
+
+/** Validated, defaulted, frozen options. */
+export interface ResolvedOptions {
+  readonly issuer: string
+  readonly audiences: readonly string[]
+  readonly discoveryUrl: URL | undefined
+  /** True when the discovery URL was derived from the issuer (its `issuer` must then match). */
+  readonly discoveryFromIssuer: boolean
+  readonly jwksUri: URL | undefined
+  readonly algorithms: ReadonlySet<string>
+  readonly secret: KeyObject | undefined
+  readonly strict: boolean
+  readonly clockTolerance: number
+  readonly maxTokenAge: number | undefined
+  readonly maxTokenLength: number
+  readonly allowBodyToken: boolean
+  readonly allowQueryToken: boolean
+  readonly scopeClaims: readonly string[]
+  readonly requirements: ResolvedRequirements | undefined
+  readonly introspection: ResolvedIntrospection | undefined
+  readonly dpop: ResolvedDpop
+  readonly cacheMaxEntries: number
+  readonly jwksCooldown: number
+  readonly jwksMaxAge: number
+  readonly timeout: number
+  readonly fetch: typeof fetch
+  readonly realm: string
+  readonly logger: Logger | undefined
+}
+
+export interface ResolvedRequirements {
+  readonly scopes: readonly string[]
+  readonly scopeAttribute: string
+  readonly scopeMode: 'all' | 'any'
+  readonly claims: readonly (readonly [string, ClaimCheck])[]
+  readonly acrValues: readonly string[] | undefined
+  readonly maxAuthAge: number | undefined
+}
+
+export interface ResolvedIntrospection {
+  readonly clientId: string
+  readonly clientSecret: string | undefined
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  readonly privateKey: JsonWebKey | string | undefined
+  readonly privateKeyAlg: string
+  readonly endpoint: URL | undefined
+  readonly allTokens: boolean
+  readonly cacheTtl: number
+  readonly negativeCacheTtl: number
+}
+
+export interface ResolvedDpop {
+  readonly required: boolean
+  readonly algorithms: ReadonlySet<string>
+  readonly algs: string
+  readonly proofMaxAge: number
+  readonly nonceSecret: KeyObject | undefined
+  readonly nonceLifetime: number
+}
+
+/** True for `localhost`, `*.localhost`, `127.0.0.0/8` and `::1`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase()
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '[::1]' ||
+    host === '::1' ||
+    /^127(?:\.\d{1,3}){3}$/.test(host)
+  )
+}
+
+function fail(message: string): never {
+  throw new TypeError(message)
+}
+
+/**
+ * Parses an AS URL option: `https:`, or `http:` for a loopback host only.
+ * Also used for URLs found in discovered metadata.
+ */
+export function parseServerUrl(value: unknown, name: string): URL {
+  let url: URL
+  try {
+    url = new URL(value instanceof URL ? value.href : (value as string))
+  } catch {
+    fail(`"${name}" must be an absolute URL`)
+  }
+  if (typeof value !== 'string' && !(value instanceof URL)) fail(`"${name}" must be a URL`)
+  if (url.protocol === 'https:') return url
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
+  fail(`"${name}" must be an https: URL (http: only for loopback hosts)`)
+}
+
+function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') fail(`"${name}" must be a non-empty string`)
+  return value
+}
+
+function seconds(value: unknown, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+    fail(`"${name}" must be a number >= ${min}`)
+  return value
+}
+
+function optionalSeconds(value: unknown, name: string): number | undefined {
+  return value === undefined ? undefined : seconds(value, name, 0)
+}
+
+function bool(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(`"${name}" must be a boolean`)
+  return value
+}
+
+function stringList(value: unknown, name: string): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || list.length === 0) fail(`"${name}" must be a non-empty string array`)
+  for (const item of list) nonEmptyString(item, name)
+  return [...(list as string[])]
+}
+
+function secretKey(value: unknown, name: string): KeyObject {
+  const bytes =
+    typeof value === 'string'
+      ? Buffer.from(value, 'utf8')
+      : value instanceof Uint8Array
+        ? value
+        : fail(`"${name}" must be a string or a Uint8Array`)
+  if (bytes.byteLength < 32) fail(`"${name}" must be at least 32 bytes`)
+  return createSecretKey(bytes)
+}
+
+function withWellKnown(url: URL): URL {
+  if (url.pathname.includes('/.well-known/')) return url
+  const copy = new URL(url.href)
+  copy.pathname = `${copy.pathname.replace(/\/$/, '')}/.well-known/openid-configuration`
+  return copy
+}
+
+/** Validates {@link Requirements}; undefined when nothing is required. */
+export function resolveRequirements(
+  options: Requirements,
+  prefix = '',
+): ResolvedRequirements | undefined {
+  const scopes = options.scopes === undefined ? [] : stringList(options.scopes, `${prefix}scopes`)
+  for (const scope of scopes)
+    if (/[\s"\\]/.test(scope)) fail(`"${prefix}scopes" entries must not contain spaces or quotes`)
+  const scopeMode = options.scopeMode ?? 'all'
+  if (scopeMode !== 'all' && scopeMode !== 'any')
+    fail(`"${prefix}scopeMode" must be 'all' or 'any'`)
+  const claims: [string, ClaimCheck][] = []
+  if (options.claims !== undefined) {
+    if (typeof options.claims !== 'object' || options.claims === null)
+      fail(`"${prefix}claims" must be an object`)
+    for (const [name, check] of Object.entries(options.claims)) {
+      if (!['string', 'number', 'boolean', 'function'].includes(typeof check))
+        fail(`"${prefix}claims.${name}" must be a string, number, boolean or function`)
+      claims.push([name, check])
+    }
+  }
+  const acrValues =
+    options.acrValues === undefined
+      ? undefined
+      : stringList(options.acrValues, `${prefix}acrValues`)
+  const maxAuthAge = optionalSeconds(options.maxAuthAge, `${prefix}maxAuthAge`)
+  if (
+    scopes.length === 0 &&
+    claims.length === 0 &&
+    acrValues === undefined &&
+    maxAuthAge === undefined
+  )
+    return undefined
+  return Object.freeze({
+    scopes: Object.freeze(scopes),
+    scopeAttribute: scopes.join(' '),
+    scopeMode,
+    claims: Object.freeze(claims),
+    acrValues: acrValues === undefined ? undefined : Object.freeze(acrValues),
+    maxAuthAge,
+  })
+}
+
+function resolveIntrospection(
+  value: IntrospectionOptions | undefined,
+): ResolvedIntrospection | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null) fail('"introspection" must be an object')
+  const clientId = nonEmptyString(value.clientId, 'introspection.clientId')
+  const clientSecret =
+    value.clientSecret === undefined
+      ? undefined
+      : nonEmptyString(value.clientSecret, 'introspection.clientSecret')
+  const authMethod =
+    value.authMethod ??
+    (clientSecret === undefined && value.privateKey !== undefined
+      ? 'private_key_jwt'
+      : 'client_secret_basic')
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt'].includes(authMethod))
+    fail(
+      '"introspection.authMethod" must be client_secret_basic, client_secret_post or private_key_jwt',
+    )
+  if (authMethod !== 'private_key_jwt' && clientSecret === undefined)
+    fail(`"introspection.clientSecret" is required for ${authMethod}`)
+  const privateKey = value.privateKey
+  if (authMethod === 'private_key_jwt') {
+    if (
+      !(typeof privateKey === 'string' && privateKey !== '') &&
+      !(typeof privateKey === 'object' && privateKey !== null)
+    )
+      fail('"introspection.privateKey" must be a private JWK or a PKCS#8 PEM string')
+  }
+  const defaultAlg =
+    typeof privateKey === 'object' && privateKey?.kty === 'EC'
+      ? 'ES256'
+      : typeof privateKey === 'object' && privateKey?.kty === 'OKP'
+        ? 'EdDSA'
+        : 'RS256'
+  const privateKeyAlg =
+    value.privateKeyAlg === undefined
+      ? defaultAlg
+      : nonEmptyString(value.privateKeyAlg, 'introspection.privateKeyAlg')
+  return Object.freeze({
+    clientId,
+    clientSecret,
+    authMethod,
+    privateKey,
+    privateKeyAlg,
+    endpoint:
+      value.endpoint === undefined
+        ? undefined
+        : parseServerUrl(value.endpoint, 'introspection.endpoint'),
+    allTokens: bool(value.allTokens, 'introspection.allTokens', false),
+    cacheTtl: seconds(value.cacheTtl, 'introspection.cacheTtl', 30),
+    negativeCacheTtl: seconds(value.negativeCacheTtl, 'introspection.negativeCacheTtl', 5),
+  })
+}
+
+function resolveDpop(value: DpopOptions | undefined): ResolvedDpop {
+  const options = value ?? {}
+  if (typeof options !== 'object' || options === null) fail('"dpop" must be an object')
+  const algorithms =
+    options.algorithms === undefined
+      ? [...ASYMMETRIC_ALGORITHMS]
+      : stringList(options.algorithms, 'dpop.algorithms')
+  for (const alg of algorithms)
+    if (!ASYMMETRIC_ALGORITHMS.has(alg))
+      fail(`"dpop.algorithms" may only name asymmetric algorithms (got ${JSON.stringify(alg)})`)
+  return Object.freeze({
+    required: bool(options.required, 'dpop.required', false),
+    algorithms: new Set(algorithms),
+    algs: algorithms.join(' '),
+    proofMaxAge: seconds(options.proofMaxAge, 'dpop.proofMaxAge', 300, 1),
+    nonceSecret:
+      options.nonceSecret === undefined
+        ? undefined
+        : secretKey(options.nonceSecret, 'dpop.nonceSecret'),
+    nonceLifetime: seconds(options.nonceLifetime, 'dpop.nonceLifetime', 60, 1),
+  })
+}
+
+/**
+ * Validates {@link VerifierOptions} once: throws a `TypeError` naming the first bad option,
+ * applies the documented defaults and freezes the result.
+ */
+export function resolveOptions(options: VerifierOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options must be an object')
+  const issuer = nonEmptyString(options.issuer, 'issuer')
+  const audiences = stringList(options.audience, 'audience')
+
+  const secret = options.secret === undefined ? undefined : secretKey(options.secret, 'secret')
+  const algorithms =
+    options.algorithms === undefined
+      ? secret !== undefined && options.jwksUri === undefined && options.discoveryUrl === undefined
+        ? ['HS256']
+        : [...ASYMMETRIC_ALGORITHMS]
+      : stringList(options.algorithms, 'algorithms')
+  for (const alg of algorithms) {
+    if (SYMMETRIC_ALGORITHMS.has(alg)) {
+      if (secret === undefined) fail(`"algorithms" names ${alg}, which needs "secret"`)
+    } else if (!ASYMMETRIC_ALGORITHMS.has(alg)) {
+      fail(`"algorithms" has an unsupported algorithm ${JSON.stringify(alg)}`)
+    }
+  }
+
+  const jwksUri =
+    options.jwksUri === undefined ? undefined : parseServerUrl(options.jwksUri, 'jwksUri')
+  let discoveryUrl: URL | undefined
+  let discoveryFromIssuer = false
+  if (options.discoveryUrl !== undefined) {
+    discoveryUrl = withWellKnown(parseServerUrl(options.discoveryUrl, 'discoveryUrl'))
+  } else {
+    const needsJwks = jwksUri === undefined && algorithms.some((a) => ASYMMETRIC_ALGORITHMS.has(a))
+    const needsEndpoint =
+      options.introspection !== undefined && options.introspection?.endpoint === undefined
+    if (needsJwks || needsEndpoint) {
+      discoveryUrl = withWellKnown(parseServerUrl(issuer, 'issuer'))
+      discoveryFromIssuer = true
+    }
+  }
+
+  const scopeClaims =
+    options.scopeClaims === undefined
+      ? ['scope', 'scp']
+      : stringList(options.scopeClaims, 'scopeClaims')
+  const realm = options.realm === undefined ? 'api' : nonEmptyString(options.realm, 'realm')
+  const fetchImpl = options.fetch ?? globalThis.fetch
+  if (typeof fetchImpl !== 'function') fail('"fetch" must be a function')
+  const logger = options.logger
+  if (logger !== undefined && typeof logger?.warn !== 'function')
+    fail('"logger" must have a warn() method')
+  const cacheMaxEntries = seconds(options.cacheMaxEntries, 'cacheMaxEntries', 10_000)
+  if (!Number.isInteger(cacheMaxEntries)) fail('"cacheMaxEntries" must be an integer')
+  const maxTokenLength = seconds(options.maxTokenLength, 'maxTokenLength', 8192, 16)
+
+  return Object.freeze({
+    issuer,
+    audiences: Object.freeze(audiences),
+    discoveryUrl,
+    discoveryFromIssuer,
+    jwksUri,
+    algorithms: new Set(algorithms),
+    secret,
+    strict: bool(options.strict, 'strict', false),
+    clockTolerance: seconds(options.clockTolerance, 'clockTolerance', 5),
+    maxTokenAge: optionalSeconds(options.maxTokenAge, 'maxTokenAge'),
+    maxTokenLength,
+    allowBodyToken: bool(options.allowBodyToken, 'allowBodyToken', false),
+    allowQueryToken: bool(options.allowQueryToken, 'allowQueryToken', false),
+    scopeClaims: Object.freeze(scopeClaims),
+    requirements: resolveRequirements(options),
+    introspection: resolveIntrospection(options.introspection),
+    dpop: resolveDpop(options.dpop),
+    cacheMaxEntries,
+    jwksCooldown: seconds(options.jwksCooldown, 'jwksCooldown', 30),
+    jwksMaxAge: seconds(options.jwksMaxAge, 'jwksMaxAge', 600, 1),
+    timeout: seconds(options.timeout, 'timeout', 5000, 1),
+    fetch: fetchImpl,
+    realm,
+    logger,
+  })
+}

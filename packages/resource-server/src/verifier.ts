@@ -1,0 +1,299 @@
+import { enforceRequirements } from './access.js'
+import { createAuthInfo, type AuthInfo } from './auth-info.js'
+import { EndpointSource } from './discovery.js'
+import { checkDpopProof, ReplayCache } from './dpop.js'
+import { ResourceServerError, type ResourceServerErrorCode } from './errors.js'
+import { extractToken, type VerifyRequest } from './extract.js'
+import { Introspector } from './introspection.js'
+import { JwksStore, type ImportedKey } from './jwks.js'
+import { decodeJsonObject, isCompactJws, verifyHmac, verifySignature } from './jws.js'
+import { checkClaims, checkHeader, checkTimes } from './jwt-checks.js'
+import { LruCache } from './lru.js'
+import { checkCertificateBinding } from './mtls.js'
+import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
+
+/** Verifies the access token of a request. Create one per API and share it. */
+export interface Verifier {
+  /**
+   * Extracts, verifies and authorizes the access token of a request. Resolves to the frozen
+   * {@link AuthInfo}; rejects with a {@link ResourceServerError} that carries the HTTP status and
+   * `WWW-Authenticate` challenge to answer with.
+   */
+  verify(request: VerifyRequest): Promise<AuthInfo>
+}
+
+/** A verified token, as the cache keeps it. Time claims are re-checked on every use. */
+interface Verified {
+  readonly auth: AuthInfo
+  readonly exp: number | undefined
+  readonly nbf: number | undefined
+  readonly iat: number | undefined
+  readonly jkt: string | undefined
+  readonly x5t: string | undefined
+  /** The JWKS key that verified it: a refresh that drops the key ends the cached verification. */
+  readonly key: ImportedKey | undefined
+  /** Milliseconds: when the entry must be checked again (introspection results). */
+  readonly staleAt: number
+}
+
+/** A token the introspection endpoint called inactive, remembered briefly. */
+interface Refused {
+  readonly refused: ResourceServerErrorCode
+  readonly staleAt: number
+}
+
+type Entry = Verified | Refused
+
+class VerifierState {
+  readonly endpoints: EndpointSource
+  readonly jwks: JwksStore
+  readonly introspector: Introspector | undefined
+  readonly cache: LruCache<string, Entry> | undefined
+  readonly inflight = new Map<string, Promise<Verified>>()
+  readonly replay: ReplayCache
+
+  constructor(readonly options: ResolvedOptions) {
+    this.endpoints = new EndpointSource(options)
+    this.jwks = new JwksStore(options, this.endpoints)
+    this.introspector =
+      options.introspection === undefined
+        ? undefined
+        : new Introspector(options, options.introspection, this.endpoints)
+    this.cache = options.cacheMaxEntries > 0 ? new LruCache(options.cacheMaxEntries) : undefined
+    this.replay = new ReplayCache((options.dpop.proofMaxAge + 2 * options.clockTolerance) * 1000)
+  }
+}
+
+function toVerified(
+  auth: AuthInfo,
+  key: ImportedKey | undefined,
+  staleAt: number,
+  times: { exp: number | undefined; nbf: number | undefined; iat: number | undefined },
+): Verified {
+  const cnf = auth.claims.cnf as Record<string, unknown> | undefined
+  const jkt = typeof cnf === 'object' && cnf !== null ? cnf.jkt : undefined
+  const x5t = typeof cnf === 'object' && cnf !== null ? cnf['x5t#S256'] : undefined
+  if (
+    (jkt !== undefined && typeof jkt !== 'string') ||
+    (x5t !== undefined && typeof x5t !== 'string')
+  )
+    throw new ResourceServerError('ERR_TOKEN_CLAIM_INVALID', {
+      description: 'The access token "cnf" claim is invalid',
+    })
+  return { auth, key, staleAt, exp: times.exp, nbf: times.nbf, iat: times.iat, jkt, x5t }
+}
+
+/** Verifies a JWT access token locally: header, key, signature, then claims. */
+async function verifyJwt(state: VerifierState, token: string): Promise<Verified> {
+  const { options } = state
+  const dot1 = token.indexOf('.')
+  const dot2 = token.lastIndexOf('.')
+  const header = decodeJsonObject(token.slice(0, dot1))
+  if (header === undefined) throw new ResourceServerError('ERR_TOKEN_MALFORMED')
+  const alg = checkHeader(header, options)
+  const signingInput = token.slice(0, dot2)
+  const signature = Buffer.from(token.slice(dot2 + 1), 'base64url')
+  let key: ImportedKey | undefined
+  if (alg.charCodeAt(0) === 72 /* H */) {
+    if (!verifyHmac(alg, options.secret!, signingInput, signature))
+      throw new ResourceServerError('ERR_TOKEN_SIGNATURE')
+  } else {
+    const kid = header.kid as string | undefined
+    const keys = state.jwks.lookup(kid, alg) ?? (await state.jwks.resolve(kid, alg))
+    let tried = false
+    for (const candidate of keys) {
+      const params = candidate.params.get(alg)
+      if (params === undefined) continue
+      tried = true
+      if (await verifySignature(params, signingInput, signature)) {
+        key = candidate
+        break
+      }
+    }
+    if (!tried) throw new ResourceServerError('ERR_TOKEN_KEY_NOT_FOUND')
+    if (key === undefined) throw new ResourceServerError('ERR_TOKEN_SIGNATURE')
+  }
+  const claims = decodeJsonObject(token.slice(dot1 + 1, dot2))
+  if (claims === undefined) throw new ResourceServerError('ERR_TOKEN_MALFORMED')
+  const times = checkClaims(claims, Date.now() / 1000, options)
+  const tokenType = hasJkt(claims) ? 'DPoP' : 'Bearer'
+  const auth = createAuthInfo(token, 'jwt', tokenType, claims, header, options.scopeClaims)
+  return toVerified(auth, key, Number.POSITIVE_INFINITY, times)
+}
+
+function hasJkt(claims: Record<string, unknown>): boolean {
+  const cnf = claims.cnf
+  return (
+    typeof cnf === 'object' && cnf !== null && (cnf as Record<string, unknown>).jkt !== undefined
+  )
+}
+
+/** Verifies an opaque token by introspection; active results are kept at most `cacheTtl`. */
+async function verifyOpaque(state: VerifierState, token: string): Promise<Verified> {
+  const introspection = state.options.introspection!
+  let claims: Record<string, unknown>
+  try {
+    claims = await state.introspector!.introspect(token)
+  } catch (err) {
+    if (
+      state.cache !== undefined &&
+      err instanceof ResourceServerError &&
+      err.status === 401 &&
+      introspection.negativeCacheTtl > 0
+    )
+      state.cache.set(token, {
+        refused: err.code,
+        staleAt: Date.now() + introspection.negativeCacheTtl * 1000,
+      })
+    throw err
+  }
+  const exp = claims.exp as number | undefined
+  const times = {
+    exp,
+    nbf: claims.nbf as number | undefined,
+    iat: claims.iat as number | undefined,
+  }
+  checkTimes(times.exp, times.nbf, times.iat, Date.now() / 1000, state.options)
+  const staleAt = Math.min(
+    Date.now() + introspection.cacheTtl * 1000,
+    exp === undefined ? Number.POSITIVE_INFINITY : exp * 1000,
+  )
+  const tokenType = hasJkt(claims) ? 'DPoP' : 'Bearer'
+  const auth = createAuthInfo(
+    token,
+    'opaque',
+    tokenType,
+    claims,
+    undefined,
+    state.options.scopeClaims,
+  )
+  return toVerified(auth, undefined, staleAt, times)
+}
+
+function validate(state: VerifierState, token: string): Promise<Verified> {
+  const { options } = state
+  const jwt = isCompactJws(token)
+  if (state.introspector === undefined) {
+    if (!jwt) return Promise.reject(new ResourceServerError('ERR_TOKEN_MALFORMED'))
+    return verifyJwt(state, token)
+  }
+  // Hybrid: JWTs locally (unless every token is introspected), anything else by introspection.
+  if (jwt && !options.introspection!.allTokens) {
+    const header = decodeJsonObject(token.slice(0, token.indexOf('.')))
+    if (header !== undefined && typeof header.alg === 'string') return verifyJwt(state, token)
+  }
+  return verifyOpaque(state, token)
+}
+
+/** One verification per token at a time; the result is cached until the token's `exp`. */
+function validateOnce(state: VerifierState, token: string): Promise<Verified> {
+  const running = state.inflight.get(token)
+  if (running !== undefined) return running
+  const promise = validate(state, token).then(
+    (verified) => {
+      state.inflight.delete(token)
+      state.cache?.set(token, verified)
+      return verified
+    },
+    (err: unknown) => {
+      state.inflight.delete(token)
+      throw err
+    },
+  )
+  state.inflight.set(token, promise)
+  return promise
+}
+
+async function verifyRequest(
+  state: VerifierState,
+  request: VerifyRequest,
+  token: string,
+  scheme: 'Bearer' | 'DPoP',
+): Promise<AuthInfo> {
+  const { options } = state
+  let verified: Verified | undefined
+  const cached = state.cache?.get(token)
+  if (cached !== undefined) {
+    if (Date.now() >= cached.staleAt) state.cache!.delete(token)
+    else if ('refused' in cached) throw new ResourceServerError(cached.refused)
+    else if (cached.key?.revoked === true) state.cache!.delete(token)
+    else verified = cached
+  }
+  if (verified === undefined) verified = await validateOnce(state, token)
+  const now = Date.now() / 1000
+  checkTimes(verified.exp, verified.nbf, verified.iat, now, options)
+
+  if (verified.jkt !== undefined) {
+    if (scheme !== 'DPoP')
+      throw new ResourceServerError('ERR_TOKEN_BINDING', {
+        description: 'A DPoP-bound access token must be sent with the DPoP scheme',
+      })
+    await checkDpopProof(
+      request.headers.dpop,
+      request.method,
+      request.url,
+      token,
+      verified.jkt,
+      options,
+      state.replay,
+    )
+  } else if (scheme === 'DPoP' || options.dpop.required) {
+    throw new ResourceServerError('ERR_TOKEN_BINDING', {
+      description: 'The access token is not DPoP-bound',
+    })
+  }
+  if (verified.x5t !== undefined) checkCertificateBinding(verified.x5t, request.clientCertificate)
+  if (options.requirements !== undefined)
+    enforceRequirements(verified.auth, options.requirements, now)
+  return verified.auth
+}
+
+/** Answers a DPoP request with a DPoP challenge (RFC 9449 §7.1). */
+function withScheme(err: unknown, state: VerifierState): unknown {
+  if (!(err instanceof ResourceServerError)) return err
+  const challenge = err.headers['www-authenticate']
+  if (challenge === undefined || challenge.startsWith('DPoP')) return err
+  return new ResourceServerError(err.code, {
+    description: err.description,
+    cause: err.cause,
+    scheme: 'DPoP',
+    algs: state.options.dpop.algs,
+  })
+}
+
+/**
+ * Creates a verifier for one API. Options are validated once (a bad one throws a `TypeError`
+ * naming it); nothing is fetched until the first request, so an API can start while its
+ * authorization server is down.
+ *
+ * Verification: the token is taken from the request (see {@link VerifyRequest}); a JWT is
+ * checked locally (algorithm allow-list, key from the JWKS, signature with node:crypto,
+ * `iss`/`aud`/`exp`/`nbf`/`iat`, `typ`, no ID tokens), an opaque token by introspection when
+ * configured; sender constraints (DPoP, mTLS) and the configured requirements are enforced.
+ * Verified tokens are cached until they expire; time claims are re-checked on every request.
+ *
+ * @example
+ * const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
+ * const auth = await verifier.verify({ headers: req.headers, method: req.method, url })
+ * @see https://www.rfc-editor.org/rfc/rfc6750 RFC 6750
+ * @see https://www.rfc-editor.org/rfc/rfc9068 RFC 9068
+ * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const state = new VerifierState(resolveOptions(options))
+  return Object.freeze({
+    verify(request: VerifyRequest): Promise<AuthInfo> {
+      let extracted
+      try {
+        extracted = extractToken(request, state.options)
+      } catch (err) {
+        return Promise.reject(err as Error)
+      }
+      const { token, scheme } = extracted
+      const result = verifyRequest(state, request, token, scheme)
+      return scheme === 'DPoP'
+        ? result.catch((err: unknown) => Promise.reject(withScheme(err, state)))
+        : result
+    },
+  })
+}
