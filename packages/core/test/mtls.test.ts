@@ -16,11 +16,11 @@ import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import * as openid from 'openid-client'
-import { createClient, getConfiguration, type Client } from '../src/client.js'
+import { createClient, type Client } from '../src/client.js'
 import type { ClientAuthMethod } from '../src/options.js'
 import { CodegrantError } from '../src/errors.js'
 import { introspectToken } from '../src/introspect.js'
+import { refreshTokens } from '../src/refresh.js'
 import { revokeToken } from '../src/revoke.js'
 
 interface Pem {
@@ -152,8 +152,8 @@ describe.each(['tls_client_auth', 'self_signed_tls_client_auth'] as const)('%s',
   it('presents the certificate and sends client_id in the body, no secret', async () => {
     seen.length = 0
     const client = await makeClient(method, mtlsFetch(true))
-    const tokens = await openid.refreshTokenGrant(getConfiguration(client), 'rt-1')
-    expect(tokens.access_token).toBe('at-2')
+    const { tokens } = await refreshTokens(client, 'rt-1')
+    expect(tokens).toMatchObject({ access_token: 'at-2', token_type: 'Bearer' })
     await expect(introspectToken(client, 'at-1')).resolves.toEqual({
       active: true,
       client_id: 'mtls-client',
@@ -172,12 +172,18 @@ describe.each(['tls_client_auth', 'self_signed_tls_client_auth'] as const)('%s',
   it('without the certificate the AS refuses and the error is typed', async () => {
     seen.length = 0
     const client = await makeClient(method, mtlsFetch(false))
-    const err = await introspectToken(client, 'at-1').catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(CodegrantError)
-    expect((err as CodegrantError).code).toBe('ERR_TOKEN_ERROR')
-    expect((err as CodegrantError).error).toBe('invalid_client')
-    expect((err as CodegrantError).status).toBe(401)
-    expect(seen[0]?.peer).toBeUndefined()
+    for (const attempt of [
+      () => refreshTokens(client, 'rt-1'),
+      () => introspectToken(client, 'at-1'),
+    ]) {
+      const err = await attempt().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(CodegrantError)
+      expect((err as CodegrantError).code).toBe('ERR_TOKEN_ERROR')
+      expect((err as CodegrantError).error).toBe('invalid_client')
+      expect((err as CodegrantError).status).toBe(401)
+    }
+    expect(seen.map((s) => s.path)).toEqual(['/token', '/introspect'])
+    expect(seen.every((s) => s.peer === undefined)).toBe(true)
   })
 })
 
