@@ -96,8 +96,8 @@ export const demoUser: LocalUser = Object.freeze({
 export const defaultAudience = 'urn:codegrant:api'
 
 /**
- * A second default API whose access tokens are opaque, for RFC 7662 introspection tests
- * (oidc-provider refuses to introspect its JWT access tokens: `unsupported_token_type`).
+ * A second default API whose access tokens are opaque (stateful: introspection reflects
+ * revocation), for RFC 7662 introspection tests.
  */
 export const opaqueAudience = 'urn:codegrant:opaque-api'
 

@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net'
 import type { JWK } from 'jose'
 import type Provider from 'oidc-provider'
 import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider'
-import { builtInClientMetadata, localClientScope } from './clients.js'
+import { builtInClientMetadata, localClients, localClientScope } from './clients.js'
 import { captureProviderNotices } from './console-filter.js'
 import { interactionPath, interactionRoutes } from './interactions.js'
+import { jwtIntrospection } from './jwt-introspection.js'
 import { generateSigningKeys } from './keys.js'
 import { allowLoopbackAnyPort } from './loopback.js'
 import { createOfflineAccessTracker } from './offline-access.js'
@@ -55,6 +56,7 @@ const routes = {
   authorization: '/auth',
   pushed_authorization_request: '/request',
   end_session: '/session/end',
+  introspection: '/token/introspection',
 } as const
 
 let providerClass: Promise<typeof Provider> | undefined
@@ -112,6 +114,10 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
   const hostForUrl = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
   const url = new URL(`http://${hostForUrl}:${port}`)
   const issuer = resolved.issuer ?? url.origin
+
+  const introspectors = new Set<string>([localClients.apiIntrospector.clientId])
+  const mayIntrospect = (clientId: string, tokenClientId: unknown) =>
+    introspectors.has(clientId) || clientId === tokenClientId
 
   const usersBySub = new Map(resolved.users.map((u) => [u.claims.sub, u]))
   const offline = createOfflineAccessTracker({
@@ -200,9 +206,7 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
       introspection: {
         enabled: true,
         allowedPolicy: async (_ctx, client, token) =>
-          client.clientId === 'api-introspector' ||
-          client.metadata()['introspection_allowed'] === true ||
-          (token as { clientId?: string }).clientId === client.clientId,
+          mayIntrospect(client.clientId, (token as { clientId?: string }).clientId),
       },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
@@ -325,6 +329,7 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
     resolved.logger.error?.('local AS request failed', err)
   })
 
+  provider.use(jwtIntrospection({ path: routes.introspection, issuer, publicJwks, mayIntrospect }))
   provider.use(offline.middleware)
   provider.use(interactionRoutes(provider, resolved, offline))
 

@@ -280,6 +280,61 @@ describe('startLocalAs', () => {
     expect(body.client_id).toBe('web-basic')
   })
 
+  it('introspects its own JWT access tokens too (oidc-provider alone refuses them)', async () => {
+    const { code, verifier, redirectUri } = await loginForCode({
+      scope: 'openid read:messages',
+      resource: 'urn:codegrant:api',
+    })
+    const { json } = await tokenRequest(as, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    })
+    const introspect = async (token: string, id: string, secret: string) => {
+      const response = await fetch(new URL('/token/introspection', as.issuer), {
+        method: 'POST',
+        headers: {
+          authorization: basicAuth(id, secret),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token }).toString(),
+      })
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+    }
+    const { apiIntrospector, webPost } = localClients
+    const ok = await introspect(
+      json.access_token as string,
+      apiIntrospector.clientId,
+      apiIntrospector.clientSecret,
+    )
+    expect(ok.status).toBe(200)
+    expect(ok.body).toMatchObject({
+      active: true,
+      sub: 'demo-user-1',
+      aud: 'urn:codegrant:api',
+      scope: 'read:messages',
+      client_id: 'web-basic',
+      token_type: 'Bearer',
+    })
+    // Another client may not introspect web-basic's token.
+    const other = await introspect(
+      json.access_token as string,
+      webPost.clientId,
+      webPost.clientSecret,
+    )
+    expect(other.body).toEqual({ active: false })
+    // A tampered token is inactive.
+    const tampered = `${json.access_token as string}x`
+    expect(
+      (await introspect(tampered, apiIntrospector.clientId, apiIntrospector.clientSecret)).body,
+    ).toEqual({ active: false })
+    // A wrong secret is still refused by oidc-provider.
+    expect(
+      (await introspect(json.access_token as string, apiIntrospector.clientId, 'wrong')).status,
+    ).toBe(401)
+  })
+
   it('registers a client at runtime', async () => {
     await as.addClient({
       client_id: 'runtime-client',
