@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as openid from 'openid-client'
 import { createClient, getConfiguration } from '../src/client.js'
 import { CodegrantError } from '../src/errors.js'
+import { refreshTokens } from '../src/refresh.js'
 import { createFakeAs, ISSUER, json } from './helpers/fake-as.js'
 
 const base = { clientId: 'client-1', redirectUri: 'https://app.example.com/callback' }
@@ -131,6 +132,48 @@ describe('request timeout', () => {
     expect((err as CodegrantError).cause).toMatchObject({ code: 'ERR_TIMEOUT' })
     expect(Date.now() - started).toBeLessThan(10_000)
     server.closeAllConnections()
+  })
+
+  it('bounds a token request to a server that never answers (ERR_TIMEOUT)', async () => {
+    const server = createServer(() => {
+      /* never answers */
+    })
+    servers.push(server)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as AddressInfo
+    const issuer = `http://127.0.0.1:${port}`
+    const client = await createClient({
+      ...base,
+      issuer,
+      clientSecret: 'secret',
+      timeout: 300,
+      metadata: {
+        issuer,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+      },
+    })
+    const err = await refreshTokens(client, 'rt').catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'ERR_TIMEOUT' })
+    server.closeAllConnections()
+  })
+
+  it('fails a token request with ERR_NETWORK on connection refused', async () => {
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as AddressInfo
+    await new Promise((r) => server.close(r))
+    const issuer = `http://127.0.0.1:${port}`
+    const client = await createClient({
+      ...base,
+      issuer,
+      metadata: {
+        issuer,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+      },
+    })
+    await expect(refreshTokens(client, 'rt')).rejects.toMatchObject({ code: 'ERR_NETWORK' })
   })
 
   it('fails with ERR_NETWORK inside on connection refused', async () => {
