@@ -23,10 +23,13 @@ function answer(res, accessToken) {
  */
 async function codegrantApp(port) {
   const { default: session } = await import('express-session')
+  const { createClient } = await import('@codegrant/core')
   const { auth, requiresAuth } = await import('@codegrant/express')
+  const baseUrl = `http://127.0.0.1:${port}`
   const app = express()
   app.disable('x-powered-by')
-  // express-session with its default MemoryStore, the usual production-like flags.
+  // express-session with its default MemoryStore, the flags auth() asks for (secure is off:
+  // plain-http loopback).
   app.use(
     session({
       secret: cfg.secret,
@@ -36,12 +39,16 @@ async function codegrantApp(port) {
     }),
   )
   app.use(
-    await auth({
-      issuer: cfg.issuer,
-      clientId: cfg.clientId,
-      clientSecret: cfg.clientSecret,
-      baseUrl: `http://127.0.0.1:${port}`,
-      scope: 'openid profile email',
+    auth({
+      client: () =>
+        createClient({
+          issuer: cfg.issuer,
+          clientId: cfg.clientId,
+          clientSecret: cfg.clientSecret,
+          redirectUri: `${baseUrl}/callback`,
+          scope: 'openid profile email',
+        }),
+      secret: cfg.secret,
     }),
   )
   app.get(ROUTE, requiresAuth(), async (req, res, next) => {
