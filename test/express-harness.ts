@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { createClient, type Client } from '@codegrant/core'
-import { auth, requiresAuth, type AuthOptions } from '@codegrant/express'
+import { auth, requiresAuth, type AuthOptions, type RequestAuth } from '@codegrant/express'
 import { completeLogin, CookieJar, localClients, type LocalAs } from '@codegrant/local-as'
 import express, {
   type Express,
@@ -12,6 +12,12 @@ import express, {
   type Response as ExpressResponse,
 } from 'express'
 import session, { type Store } from 'express-session'
+
+/**
+ * `req.auth` typed as ours: in a program that also loads @codegrant/resource-server (as the test
+ * type-check does), its `req.auth` augmentation wins.
+ */
+export const authOf = (req: Request): RequestAuth => (req as unknown as { auth: RequestAuth }).auth
 
 export const TOKEN_SECRET = 'test-token-secret-0123456789abcdef-0123456789'
 export const SESSION_SECRET = 'test-session-secret'
@@ -34,6 +40,9 @@ export interface TestAppOptions {
   before?: (app: Express) => void
   scope?: string
   fetch?: typeof fetch
+  /** Another registered client (default: web-basic). */
+  clientId?: string
+  clientSecret?: string
 }
 
 /** Starts an app: session, auth(), `/me`, `/token`, `/profile`, and an error handler that answers JSON. */
@@ -45,8 +54,8 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const getClient = () =>
     (client ??= createClient({
       issuer: options.as.issuer,
-      clientId: localClients.webBasic.clientId,
-      clientSecret: localClients.webBasic.clientSecret,
+      clientId: options.clientId ?? localClients.webBasic.clientId,
+      clientSecret: options.clientSecret ?? localClients.webBasic.clientSecret,
       redirectUri: `${url}/callback`,
       postLogoutRedirectUri: `${url}/`,
       scope: options.scope ?? 'openid profile email offline_access',
@@ -67,24 +76,24 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     res.type('text').send('home')
   })
   app.get('/me', (req, res) => {
-    if (!req.auth?.isAuthenticated) {
+    if (!authOf(req)?.isAuthenticated) {
       res.status(401).json({ error: 'unauthorized' })
       return
     }
-    res.json({ sub: req.auth.user?.sub, claims: req.auth.user })
+    res.json({ sub: authOf(req).user?.sub, claims: authOf(req).user })
   })
   app.get('/token', requiresAuth(), async (req, res, next) => {
     try {
       res.json({
-        access_token: await req.auth!.getAccessToken(),
-        exp: req.auth!.accessTokenExpiresAt,
+        access_token: await authOf(req).getAccessToken(),
+        exp: authOf(req).accessTokenExpiresAt,
       })
     } catch (err) {
       next(err)
     }
   })
   app.get('/profile', requiresAuth(), (req, res) => {
-    res.type('text').send(`profile of ${req.auth?.user?.sub}`)
+    res.type('text').send(`profile of ${authOf(req)?.user?.sub}`)
   })
   options.routes?.(app)
   app.use(
