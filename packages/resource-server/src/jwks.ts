@@ -77,9 +77,10 @@ export class JwksStore {
       if (this.inflight === undefined && Date.now() < this.retryAt)
         throw new ResourceServerError('ERR_KEYS_UNAVAILABLE', { cause: this.lastError })
       await this.load()
-    } else if (this.inflight !== undefined) {
-      await this.inflight.catch(() => undefined)
-    } else if (Date.now() - this.lastFetchAt >= this.options.jwksCooldown * 1000) {
+    } else if (
+      this.inflight !== undefined ||
+      Date.now() - this.lastFetchAt >= this.options.jwksCooldown * 1000
+    ) {
       try {
         await this.load()
       } catch (cause) {
