@@ -1,5 +1,6 @@
 // Rounds, medians, ratios, the Markdown table and the JSON results file.
 
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { config, describeMachine } from './config.mjs'
@@ -136,6 +137,15 @@ export function toMarkdown(result) {
   return lines.join('\n')
 }
 
+/** The commit the measured packages were built from (uncommitted changes are not recorded). */
+function gitHead() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Writes bench/results/<name>.json.
  * @param {string} name
@@ -148,6 +158,7 @@ export function writeResults(name, scenarios, extra = {}) {
   const body = {
     benchmark: name,
     date: new Date().toISOString(),
+    commit: gitHead(),
     machine: describeMachine(),
     settings: {
       duration: config.duration,
