@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  jwtVerify,
+} from 'jose'
+import * as openid from 'openid-client'
+import { createClient, getConfiguration } from '../src/client.js'
+import { importPrivateKey } from '../src/client-auth.js'
+import { createFakeAs, ISSUER, json } from './helpers/fake-as.js'
+
+async function tokenRequestOf(options: Record<string, unknown>) {
+  const as = await createFakeAs()
+  as.token = () => json({ access_token: 'a', token_type: 'Bearer' })
+  const client = await createClient({
+    issuer: ISSUER,
+    clientId: 'client-1',
+    redirectUri: 'https://app.example.com/callback',
+    metadata: as.metadata,
+    fetch: as.fetch,
+    ...options,
+  })
+  await openid.refreshTokenGrant(getConfiguration(client), 'rt')
+  const req = as.requests.find((r) => r.url.endsWith('/token'))
+  return { headers: req?.headers ?? new Headers(), body: new URLSearchParams(req?.body) }
+}
+
+describe('client authentication', () => {
+  it('client_secret_jwt signs HS256 with aud = issuer by default, token endpoint on request', async () => {
+    const secret = 'a-client-secret-that-is-long-enough-for-hs256'
+    for (const [assertionAudience, aud] of [
+      [undefined, ISSUER],
+      ['token_endpoint', `${ISSUER}/token`],
+    ] as const) {
+      const { body } = await tokenRequestOf({
+        clientSecret: secret,
+        clientAuthMethod: 'client_secret_jwt',
+        ...(assertionAudience && { assertionAudience }),
+      })
+      const assertion = body.get('client_assertion') ?? ''
+      const { payload } = await jwtVerify(assertion, new TextEncoder().encode(secret))
+      expect(payload).toMatchObject({ aud, iss: 'client-1', sub: 'client-1' })
+      expect(body.get('client_assertion_type')).toBe(
+        'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      )
+      expect(body.has('client_secret')).toBe(false)
+    }
+  })
+
+  it('private_key_jwt accepts a JWK, a PEM and a CryptoKey', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
+    const jwk = { ...(await exportJWK(privateKey)), kid: 'k1' }
+    const pem = await exportPKCS8(privateKey)
+    for (const key of [jwk, pem, privateKey]) {
+      const { body } = await tokenRequestOf({
+        privateKey: key,
+        privateKeyId: key === jwk ? undefined : 'k1',
+      })
+      const assertion = body.get('client_assertion') ?? ''
+      expect(decodeProtectedHeader(assertion)).toMatchObject({ alg: 'ES256', kid: 'k1' })
+      await expect(jwtVerify(assertion, publicKey)).resolves.toBeDefined()
+      expect(decodeJwt(assertion).aud).toBe(ISSUER)
+    }
+  })
+
+  it('refuses unusable private keys with a TypeError', async () => {
+    const { publicKey } = await generateKeyPair('RS256', { extractable: true })
+    await expect(
+      importPrivateKey((await exportJWK(publicKey)) as JsonWebKey, undefined),
+    ).rejects.toThrow('"privateKey" must be a private JWK')
+    await expect(
+      importPrivateKey('-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----', undefined),
+    ).rejects.toThrow('"privateKey" is not a valid PEM private key')
+    await expect(importPrivateKey(publicKey, undefined)).rejects.toThrow(
+      '"privateKey" must be a private key',
+    )
+  })
+
+  it('none sends only client_id', async () => {
+    const { headers, body } = await tokenRequestOf({})
+    expect(headers.has('authorization')).toBe(false)
+    expect(body.get('client_id')).toBe('client-1')
+    expect(body.has('client_secret')).toBe(false)
+  })
+
+  it('client_secret_post sends the secret in the body', async () => {
+    const { headers, body } = await tokenRequestOf({
+      clientSecret: 's',
+      clientAuthMethod: 'client_secret_post',
+    })
+    expect(headers.has('authorization')).toBe(false)
+    expect(body.get('client_secret')).toBe('s')
+  })
+})
