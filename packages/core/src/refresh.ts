@@ -125,6 +125,10 @@ export async function refreshTokens(
   promise.then(
     () => {
       flight.graceUntil = Date.now() + REFRESH_GRACE_MS
+      // Drop the new tokens from memory once the window closes, even if no call comes.
+      setTimeout(() => {
+        if (map.get(key) === flight) map.delete(key)
+      }, REFRESH_GRACE_MS).unref()
     },
     () => {
       // A failure is not shared with latecomers: a timeout may be retried.

@@ -156,6 +156,18 @@ describe('refreshTokens', () => {
     expect(tokenCalls(as)).toBe(2)
   })
 
+  it('drops the kept result when the grace window closes, without another call', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    const { as, client } = await setup()
+    as.token = () => json({ access_token: 'at-new', token_type: 'Bearer', refresh_token: 'rt-new' })
+    await refreshTokens(client, 'rt-t')
+    await refreshTokens(client, 'rt-t')
+    expect(tokenCalls(as)).toBe(1)
+    vi.advanceTimersByTime(REFRESH_GRACE_MS)
+    await refreshTokens(client, 'rt-t')
+    expect(tokenCalls(as)).toBe(2)
+  })
+
   it('does not keep a failure: the next call retries', async () => {
     const { as, client } = await setup()
     let n = 0
