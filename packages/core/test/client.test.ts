@@ -28,6 +28,23 @@ describe('createClient', () => {
     expect(config.clientMetadata().id_token_signed_response_alg).toBe('RS256')
   })
 
+  it('discovers an issuer with a path (Cloudentity shape) at <issuer>/.well-known/openid-configuration', async () => {
+    const issuer = 'https://acme.us.authz.cloudentity.io/acme/demo'
+    const seen: string[] = []
+    const fetch: typeof globalThis.fetch = async (input) => {
+      seen.push(String(input))
+      return json({
+        issuer,
+        authorization_endpoint: `${issuer}/oauth2/authorize`,
+        token_endpoint: `${issuer}/oauth2/token`,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+      })
+    }
+    const client = await createClient({ ...base, issuer, fetch })
+    expect(seen).toEqual([`${issuer}/.well-known/openid-configuration`])
+    expect(client.issuer).toBe(issuer)
+  })
+
   it('uses explicit metadata without any request', async () => {
     const as = await createFakeAs()
     const client = await createClient({
