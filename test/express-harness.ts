@@ -138,11 +138,14 @@ export class Agent {
       accept?: string
       body?: URLSearchParams
       headers?: Record<string, string>
+      /** Send the request to another instance of the app (same cookies). */
+      via?: string
     } = {},
   ): Promise<Response & { location: string | null }> {
-    const url = new URL(path, this.base)
+    const url = new URL(path, init.via ?? this.base)
+    const own = new URL(path, this.base)
     const headers = new Headers({ accept: init.accept ?? 'text/html', ...init.headers })
-    const cookie = this.jar.header(url)
+    const cookie = this.jar.header(own)
     if (cookie !== undefined) headers.set('cookie', cookie)
     if (init.body !== undefined) headers.set('content-type', 'application/x-www-form-urlencoded')
     const response = await fetch(url, {
@@ -151,7 +154,7 @@ export class Agent {
       redirect: 'manual',
       ...(init.body !== undefined ? { body: init.body.toString() } : {}),
     })
-    this.jar.store(url, response.headers)
+    this.jar.store(own, response.headers)
     return Object.assign(response, { location: response.headers.get('location') })
   }
 
@@ -184,8 +187,11 @@ export class Agent {
     return this.finishLogin(await this.startLogin(returnTo))
   }
 
-  async json(path: string): Promise<{ status: number; body: any }> {
-    const res = await this.request(path, { accept: 'application/json' })
+  async json(path: string, via?: string): Promise<{ status: number; body: any }> {
+    const res = await this.request(path, {
+      accept: 'application/json',
+      ...(via !== undefined ? { via } : {}),
+    })
     const text = await res.text()
     return { status: res.status, body: text.length > 0 ? JSON.parse(text) : undefined }
   }

@@ -77,13 +77,13 @@ export function guardStore(store: Store, config: GuardConfig): StoreOps {
   }
 
   const rawSet = (store.set as SetFn).bind(store)
+  const rawGet = (store.get as (sid: string, callback: Callback) => unknown).bind(store)
+  const rawDestroy = (store.destroy as (sid: string, callback: Callback) => unknown).bind(store)
   const ops: StoreOps = Object.freeze({
     get: (sid: string) =>
-      promisify<SessionLike | undefined>((cb) => store.get(sid, cb as never)).then(
-        (v) => v ?? undefined,
-      ),
+      promisify<SessionLike | undefined>((cb) => rawGet(sid, cb)).then((v) => v ?? undefined),
     set: (sid: string, session: SessionLike) => promisify<void>((cb) => rawSet(sid, session, cb)),
-    destroy: (sid: string) => promisify<void>((cb) => store.destroy(sid, cb)),
+    destroy: (sid: string) => promisify<void>((cb) => rawDestroy(sid, cb)),
   })
   const configs: GuardConfig[] = [config]
   guarded[GUARD] = { ops, configs }
@@ -140,5 +140,25 @@ export function guardStore(store: Store, config: GuardConfig): StoreOps {
     )
   }
   store.set = guardedSet as Store['set']
+  // Store failures reach the app's error handler as a typed 503, also when express-session itself
+  // loads or destroys the session.
+  const typedErrors =
+    (run: (sid: string, callback: Callback) => unknown) =>
+    (sid: string, callback?: Callback): void => {
+      let called = false
+      const once: Callback = (err, value) => {
+        if (called) return
+        called = true
+        callback?.(err ? storeError(err) : undefined, value)
+      }
+      try {
+        const result = run(sid, once)
+        if (result instanceof Promise) result.catch((err: unknown) => once(err))
+      } catch (err) {
+        once(err)
+      }
+    }
+  store.get = typedErrors(rawGet) as Store['get']
+  store.destroy = typedErrors(rawDestroy) as Store['destroy']
   return ops
 }

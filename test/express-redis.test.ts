@@ -1,0 +1,106 @@
+import { createRedisLock, createRedisSessionIndex } from '@codegrant/express'
+import { startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { RedisStore } from 'connect-redis'
+import { createClient } from 'redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Agent, sleep, startTestApp, type TestApp } from './express-harness.js'
+import { startRedis, type RedisServer } from './support/redis.js'
+
+type Redis = ReturnType<typeof createClient>
+
+let redis: RedisServer
+let as: LocalAs
+const clients: Redis[] = []
+let a: TestApp
+let b: TestApp
+
+async function redisClient(url: string): Promise<Redis> {
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 1000,
+      reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 300),
+    },
+  })
+  client.on('error', () => undefined) // reconnects by itself; requests fail fast meanwhile
+  await client.connect()
+  clients.push(client)
+  return client
+}
+
+async function instance(): Promise<TestApp> {
+  const client = await redisClient(redis.url)
+  return startTestApp({
+    as,
+    store: new RedisStore({ client }),
+    auth: { lock: createRedisLock(client), sessionIndex: createRedisSessionIndex(client) },
+  })
+}
+
+beforeAll(async () => {
+  redis = await startRedis()
+  as = await startLocalAs({ ttl: { AccessToken: 2 } })
+  a = await instance()
+  b = await instance()
+})
+afterAll(async () => {
+  await a?.close()
+  await b?.close()
+  for (const client of clients) client.destroy()
+  await as?.close()
+  await redis?.stop()
+})
+
+describe('two instances sharing Redis', () => {
+  it('share the session: a login through one is seen by the other', async () => {
+    const agent = new Agent(a.url)
+    await agent.login()
+    const me = await agent.json('/me', b.url)
+    expect(me.status).toBe(200)
+    expect(me.body.sub).toBe('demo-user-1')
+  })
+
+  it('concurrent requests through both after expiry cause exactly one refresh grant', async () => {
+    const agent = new Agent(a.url)
+    await agent.login()
+    await sleep(1300)
+    as.resetCounts()
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => agent.json('/token', i % 2 === 0 ? a.url : b.url)),
+    )
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200))
+    expect(as.grantCount('refresh_token')).toBe(1)
+    expect(new Set(results.map((r) => r.body.access_token)).size).toBe(1)
+    expect(as.events.filter((e) => e.name === 'grant.error')).toEqual([])
+  })
+
+  it('Redis down: a clear 503, no crash; recovery when it returns', async () => {
+    const agent = new Agent(a.url)
+    await agent.login()
+    await redis.stop()
+    try {
+      for (const via of [a.url, b.url]) {
+        const res = await agent.json('/me', via)
+        expect(res.status).toBe(503)
+        expect(res.body.code).toBe('ERR_STORE_UNAVAILABLE')
+      }
+      const login = await agent.request('/login', { accept: 'application/json' })
+      expect(login.status).toBe(503)
+    } finally {
+      await redis.start()
+    }
+    // Both instances reconnect by themselves. The sessions were not persisted: logged out.
+    const deadline = Date.now() + 10_000
+    for (const via of [a.url, b.url]) {
+      let status = 0
+      while ((status = (await agent.json('/me', via)).status) === 503 && Date.now() < deadline) {
+        await sleep(100)
+      }
+      expect(status).toBe(401)
+    }
+    const again = new Agent(a.url)
+    expect((await again.login()).status).toBe(302)
+    expect((await again.json('/me', b.url)).status).toBe(200)
+  })
+})
