@@ -82,7 +82,8 @@ function optionalString(value: unknown, name: string): string | undefined {
  *
  * @throws TypeError on bad parameters (an `extraParams` entry may not override a protocol or
  *   security parameter)
- * @throws CodegrantError `ERR_UNSUPPORTED` (PAR asked, no PAR endpoint), or the mapped error
+ * @throws CodegrantError `ERR_UNSUPPORTED` (PAR asked but no PAR endpoint; form_post asked but
+ *   not in `response_modes_supported`), or the mapped error
  *   of the PAR request
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
@@ -139,6 +140,13 @@ export async function createAuthorizationRequest(
   }
 
   const metadata = client.metadata
+  const modes = metadata.response_modes_supported
+  if (responseMode === 'form_post' && Array.isArray(modes) && !modes.includes('form_post')) {
+    throw new CodegrantError(
+      'ERR_UNSUPPORTED',
+      'the authorization server does not support form_post',
+    )
+  }
   const parRequired = metadata.require_pushed_authorization_requests === true
   const usePar = parRequired || (params.usePar ?? settings.usePar)
   if (usePar && typeof metadata.pushed_authorization_request_endpoint !== 'string') {

@@ -10,7 +10,7 @@
  * | `ERR_ISS_MISMATCH` | the RFC 9207 `iss` parameter is wrong, or missing where required |
  * | `ERR_TRANSACTION_EXPIRED` | the login transaction is older than its expiry |
  * | `ERR_CALLBACK_INVALID` | the callback carries no code, or is otherwise malformed |
- * | `ERR_TOKEN_ERROR` | the token endpoint answered with an OAuth error (see `error`) |
+ * | `ERR_TOKEN_ERROR` | the token endpoint (or PAR, revocation, introspection) answered 4xx with an OAuth error (see `error`) |
  * | `ERR_INVALID_GRANT` | the token endpoint answered `invalid_grant` (refresh token revoked, expired or reused) |
  * | `ERR_RESPONSE_INVALID` | an endpoint answered with an unexpected status or a malformed body |
  * | `ERR_TIMEOUT` | a request to the AS took longer than the configured timeout |

@@ -115,6 +115,16 @@ describe('createAuthorizationRequest', () => {
     })
   })
 
+  it('refuses form_post when the metadata lists response modes without it (ERR_UNSUPPORTED)', async () => {
+    const { client } = await setup({ response_modes_supported: ['query', 'fragment'] })
+    await expect(
+      createAuthorizationRequest(client, { responseMode: 'form_post' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED',
+    })
+    await expect(createAuthorizationRequest(client)).resolves.toBeDefined()
+  })
+
   it('applies transactionTtl', async () => {
     const { client } = await setup({}, { transactionTtl: 60 })
     const { transaction } = await createAuthorizationRequest(client)
