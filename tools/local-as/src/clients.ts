@@ -139,21 +139,47 @@ function webMetadata(client: LocalClient, extra: Partial<ClientMetadata> = {}): 
 
 /** The oidc-provider metadata of every built-in client. */
 export function builtInClientMetadata(): ClientMetadata[] {
-  return [
-    webMetadata(localClients.webBasic),
-    webMetadata(localClients.webPost),
-    webMetadata(localClients.webJwt),
-    webMetadata(localClients.webPkjwt, { jwks: { keys: [{ ...localClientPublicJwk }] } }),
-    webMetadata(localClients.publicClient),
-    webMetadata(localClients.webPar, { require_pushed_authorization_requests: true }),
-    webMetadata(localClients.webDpop, { dpop_bound_access_tokens: true }),
-    {
-      client_id: localClients.apiIntrospector.clientId,
-      client_secret: localClients.apiIntrospector.clientSecret,
-      token_endpoint_auth_method: 'client_secret_basic',
-      redirect_uris: [],
-      grant_types: [],
-      response_types: [],
-    },
-  ]
+  return (
+    [
+      webMetadata(localClients.webBasic, { client_name: 'codegrant demo web app' }),
+      webMetadata(localClients.webPost),
+      webMetadata(localClients.webJwt),
+      webMetadata(localClients.webPkjwt, { jwks: { keys: [{ ...localClientPublicJwk }] } }),
+      webMetadata(localClients.publicClient),
+      webMetadata(localClients.webPar, { require_pushed_authorization_requests: true }),
+      webMetadata(localClients.webDpop, { dpop_bound_access_tokens: true }),
+      {
+        client_id: localClients.apiIntrospector.clientId,
+        client_secret: localClients.apiIntrospector.clientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [],
+        grant_types: [],
+        response_types: [],
+      },
+    ] satisfies ClientMetadata[]
+  ).map(withOpenidScopeOnly)
+}
+
+/** @internal The OpenID scopes the local AS knows; API scopes belong to resource servers. */
+export const openidScopes: readonly string[] = Object.freeze([
+  'openid',
+  'offline_access',
+  'profile',
+  'email',
+  'address',
+  'phone',
+])
+
+/**
+ * @internal oidc-provider accepts only its OpenID scopes in a client's `scope` metadata; API
+ * scopes (read:messages, ...) are granted by the resource servers. Drops the latter, so that
+ * metadata listing every scope a client may request (like {@link localClientScope}) is accepted.
+ */
+export function withOpenidScopeOnly(metadata: ClientMetadata): ClientMetadata {
+  if (typeof metadata.scope !== 'string') return metadata
+  const scope = metadata.scope
+    .split(' ')
+    .filter((s) => openidScopes.includes(s))
+    .join(' ')
+  return { ...metadata, scope }
 }

@@ -73,6 +73,15 @@ ${hint}`,
   )
 }
 
+const scopeDescriptions: Record<string, string> = {
+  openid: 'Sign you in',
+  profile: 'See your name and profile',
+  email: 'See your email address',
+  address: 'See your address',
+  phone: 'See your phone number',
+  offline_access: 'Keep access while you are away (refresh tokens)',
+}
+
 /** The consent page of one interaction: the scopes asked for, Allow or Deny. */
 export function consentPage(input: {
   uid: string
@@ -81,11 +90,14 @@ export function consentPage(input: {
   scopes: readonly string[]
   resources: readonly { resource: string; scopes: readonly string[] }[]
 }): string {
-  const items = input.scopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`)
+  const items = input.scopes.map(
+    (scope) =>
+      `<li>${escapeHtml(scopeDescriptions[scope] ?? 'Use this permission')} <code>${escapeHtml(scope)}</code></li>`,
+  )
   for (const { resource, scopes } of input.resources) {
     for (const scope of scopes) {
       items.push(
-        `<li><code>${escapeHtml(scope)}</code> on <code>${escapeHtml(resource)}</code></li>`,
+        `<li>Use <code>${escapeHtml(scope)}</code> on the API <code>${escapeHtml(resource)}</code></li>`,
       )
     }
   }

@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net'
 import type { JWK } from 'jose'
 import type Provider from 'oidc-provider'
 import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider'
-import { builtInClientMetadata, localClients, localClientScope } from './clients.js'
+import {
+  builtInClientMetadata,
+  localClients,
+  openidScopes,
+  withOpenidScopeOnly,
+} from './clients.js'
 import { captureProviderNotices } from './console-filter.js'
 import { interactionPath, interactionRoutes } from './interactions.js'
 import { jwtIntrospection } from './jwt-introspection.js'
@@ -126,11 +131,12 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
   })
 
   const configuration: Configuration = {
-    clients: [...builtInClientMetadata(), ...resolved.clients],
+    clients: [...builtInClientMetadata(), ...resolved.clients.map(withOpenidScopeOnly)],
     jwks: { keys: privateJwks as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     routes,
-    scopes: [...new Set(['openid', 'offline_access', ...localClientScope.split(' ')])],
+    // OpenID scopes only: API scopes (read:messages, ...) belong to the resource servers.
+    scopes: [...openidScopes],
     claims: {
       openid: ['sub'],
       profile: [
@@ -350,8 +356,9 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
         validate(metadata: ClientMetadata): Promise<void>
         adapter: { upsert(id: string, payload: unknown, expiresIn?: number): Promise<void> }
       }
-      await Client.validate(metadata)
-      await Client.adapter.upsert(metadata.client_id, { ...metadata })
+      const payload = withOpenidScopeOnly(metadata)
+      await Client.validate(payload)
+      await Client.adapter.upsert(payload.client_id, { ...payload })
     },
     grantCount: (grantType) => counts.get(grantType) ?? 0,
     resetCounts() {

@@ -5,6 +5,7 @@ import {
   CompleteLoginError,
   CookieJar,
   localClients,
+  localClientScope,
   startLocalAs,
   type LocalAs,
 } from '../src/index.js'
@@ -343,6 +344,7 @@ describe('startLocalAs', () => {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       backchannel_logout_uri: 'http://127.0.0.1:9/backchannel',
+      scope: localClientScope,
     })
     const { code, verifier, redirectUri } = await loginForCode({ client_id: 'runtime-client' })
     const { status } = await tokenRequest(
