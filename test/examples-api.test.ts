@@ -1,0 +1,211 @@
+// examples/api as a user runs it: `node examples/api/dist/index.js` with env, driven over HTTP
+// against the local oidc-provider AS, following the contract in /shared/CONTRACT.md.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  defaultAudience,
+  localClients,
+  opaqueAudience,
+  startLocalAs,
+  type LocalAs,
+} from '@codegrant/local-as'
+import { getAccessToken } from './resource-server-helpers.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const entry = fileURLToPath(new URL('../examples/api/dist/index.js', import.meta.url))
+const source = fileURLToPath(new URL('../examples/api/src/index.ts', import.meta.url))
+
+let as: LocalAs
+const children: ChildProcess[] = []
+
+beforeAll(async () => {
+  // `pnpm test` builds first (tsc -b); build here too when the output is missing or stale.
+  if (!existsSync(entry) || statSync(entry).mtimeMs < statSync(source).mtimeMs)
+    execFileSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'ignore' })
+  as = await startLocalAs()
+})
+afterAll(async () => {
+  await as.close()
+})
+afterEach(async () => {
+  await Promise.all(
+    children.splice(0).map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined)
+          child.once('exit', resolve)
+          child.kill('SIGTERM')
+        }),
+    ),
+  )
+})
+
+interface Started {
+  url: string
+  child: ChildProcess
+}
+
+/** Starts the example; resolves with its URL once it prints its `listening` line. */
+function start(env: Record<string, string | undefined>): Promise<Started> {
+  const child = spawn(process.execPath, [entry], {
+    env: { PATH: process.env.PATH, PORT: '0', ...env } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${out} ${err}`)), 15_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const match = /listening.*?(https?:\/\/\S+)/.exec(out)
+      if (match) {
+        clearTimeout(timer)
+        resolve({ url: match[1]!.replace('localhost', '127.0.0.1'), child })
+      }
+    })
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()))
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${code}: ${err}`))
+    })
+  })
+}
+
+/** Runs the example expecting it to stop at start; returns its exit code and output. */
+function startFailing(env: Record<string, string | undefined>) {
+  return new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, [entry], {
+      env: { PATH: process.env.PATH, PORT: '0', ...env } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    let stderr = ''
+    let stdout = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.once('exit', (code) => resolve({ code, stderr, stdout }))
+  })
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
+
+describe('examples/api', () => {
+  it('serves the contract routes', async () => {
+    const { url } = await start({ ISSUER_URL: as.issuer, AUDIENCE: defaultAudience })
+
+    const pub = await fetch(`${url}/api/public`)
+    expect(pub.status).toBe(200)
+
+    const none = await fetch(`${url}/api/private`)
+    expect(none.status).toBe(401)
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]+"$/)
+
+    const bad = await fetch(`${url}/api/private`, bearer('not-a-valid-token'))
+    expect(bad.status).toBe(401)
+    expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
+
+    const token = await getAccessToken(as, {
+      resource: defaultAudience,
+      scope: 'openid read:messages',
+    })
+    const priv = await fetch(`${url}/api/private`, bearer(token))
+    expect(priv.status).toBe(200)
+    const body = (await priv.json()) as Record<string, unknown>
+    expect(body).toMatchObject({ sub: 'demo-user-1', scope: 'read:messages' })
+    expect(JSON.stringify(body)).not.toContain(token)
+
+    const messages = await fetch(`${url}/api/messages`, bearer(token))
+    expect(messages.status).toBe(200)
+
+    const noScope = await getAccessToken(as, {
+      resource: defaultAudience,
+      scope: 'openid write:messages',
+    })
+    const forbidden = await fetch(`${url}/api/messages`, bearer(noScope))
+    expect(forbidden.status).toBe(403)
+    expect(forbidden.headers.get('www-authenticate')).toBe(
+      'Bearer error="insufficient_scope", scope="read:messages"',
+    )
+  })
+
+  it('validates opaque tokens by introspection when INTROSPECTION_CLIENT_ID/SECRET are set', async () => {
+    const { url } = await start({
+      ISSUER_URL: as.issuer,
+      AUDIENCE: opaqueAudience,
+      INTROSPECTION_CLIENT_ID: localClients.apiIntrospector.clientId,
+      INTROSPECTION_CLIENT_SECRET: localClients.apiIntrospector.clientSecret,
+    })
+    const token = await getAccessToken(as, { resource: opaqueAudience })
+    const res = await fetch(`${url}/api/private`, bearer(token))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ sub: 'demo-user-1', scope: 'read:messages' })
+    expect((await fetch(`${url}/api/messages`, bearer(token))).status).toBe(200)
+  })
+
+  it('stops at start with one line naming a missing AUDIENCE', async () => {
+    const result = await startFailing({ ISSUER_URL: as.issuer })
+    expect(result.code).not.toBe(0)
+    const lines = result.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain('AUDIENCE')
+    expect(result.stdout).not.toContain('listening')
+  })
+
+  it('stops at start with one line naming a non-loopback http ISSUER_URL', async () => {
+    const result = await startFailing({
+      ISSUER_URL: 'http://as.example.com',
+      AUDIENCE: defaultAudience,
+    })
+    expect(result.code).not.toBe(0)
+    const lines = result.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain('ISSUER_URL')
+  })
+
+  it('stops at start with one line naming a missing ISSUER_URL or a bad PORT', async () => {
+    const missing = await startFailing({ AUDIENCE: defaultAudience })
+    expect(missing.code).not.toBe(0)
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1)
+    expect(missing.stderr).toContain('ISSUER_URL')
+    const port = await startFailing({
+      PORT: 'eighty',
+      ISSUER_URL: as.issuer,
+      AUDIENCE: defaultAudience,
+    })
+    expect(port.code).not.toBe(0)
+    expect(port.stderr).toContain('PORT')
+  })
+
+  it('starts while the AS is down, answers 503, and recovers when it comes up', async () => {
+    const port = await freePort()
+    const issuer = `http://127.0.0.1:${port}`
+    const { url, child } = await start({ ISSUER_URL: issuer, AUDIENCE: defaultAudience })
+    const early = await fetch(`${url}/api/private`, bearer('eyJhbGciOiJSUzI1NiJ9.e30.c2ln'))
+    expect(early.status).toBe(503)
+    const later = await startLocalAs({ port })
+    try {
+      const token = await getAccessToken(later, { resource: defaultAudience })
+      let status = 0
+      for (let i = 0; i < 40 && status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        status = (await fetch(`${url}/api/private`, bearer(token))).status
+      }
+      expect(status).toBe(200)
+      expect(child.exitCode).toBeNull()
+    } finally {
+      await later.close()
+    }
+  })
+})
