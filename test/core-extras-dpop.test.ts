@@ -2,10 +2,13 @@
  * DPoP (RFC 9449) against the real local AS: the `web-dpop` client (dpop_bound_access_tokens)
  * gets DPoP-bound tokens, refreshes them with the same key and calls userinfo with proofs.
  */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import {
   createAuthorizationRequest,
   createClient,
   createDPoPKey,
+  fetchProtectedResource,
   fetchUserInfo,
   getDPoPKeyThumbprint,
   handleCallback,
@@ -16,6 +19,8 @@ import {
   type DPoPKey,
 } from '@codegrant/core'
 import { completeLogin, localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
+import express from 'express'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -24,6 +29,9 @@ let key: DPoPKey
 let jkt: string
 let client: Client
 let introspector: Client
+let api: Server
+let apiUrl: string
+let apiHits = 0
 
 function dpopClient(dpop?: DPoPKey): Promise<Client> {
   return createClient({
@@ -48,10 +56,34 @@ beforeAll(async () => {
     clientSecret: localClients.apiIntrospector.clientSecret,
     redirectUri: 'http://127.0.0.1/callback',
   })
+
+  // An API protected by @codegrant/resource-server that demands DPoP nonces (RFC 9449 §9).
+  const app = express()
+  app.use((_req, _res, next) => {
+    apiHits++
+    next()
+  })
+  app.get(
+    '/api/private',
+    requireAuth({
+      issuer: as.issuer,
+      audience: 'urn:codegrant:api',
+      dpop: { nonceSecret: 'a-test-only-nonce-secret-of-32-bytes-or-more' },
+    }),
+    (req, res) => {
+      res.json({ sub: req.auth?.sub, bound: req.auth?.claims.cnf })
+    },
+  )
+  app.use(authErrorHandler())
+  api = createServer(app)
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+  apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`
 })
 
 afterAll(async () => {
   await as?.close()
+  api?.closeAllConnections()
+  await new Promise<void>((resolve) => (api ? api.close(() => resolve()) : resolve()))
 })
 
 async function login(resource?: string) {
@@ -93,6 +125,27 @@ describe('DPoP-bound tokens (local AS, web-dpop)', () => {
     expect(tokens.token_type).toBe('DPoP')
     const payload = decodeJwt(tokens.access_token)
     expect(payload.cnf).toEqual({ jkt })
+  })
+
+  it('calls a DPoP-protected API: proof, nonce retry, cnf.jkt checked by the resource server', async () => {
+    const { tokens, claims } = await login('urn:codegrant:api')
+    apiHits = 0
+    const response = await fetchProtectedResource(client, tokens, `${apiUrl}/api/private`)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ sub: claims?.sub, bound: { jkt } })
+    expect(apiHits).toBe(2) // refused without a nonce, then accepted with it
+
+    // The nonce is remembered: the next call succeeds at once.
+    const again = await fetchProtectedResource(client, tokens, `${apiUrl}/api/private`)
+    expect(again.status).toBe(200)
+    await again.body?.cancel()
+    expect(apiHits).toBe(3)
+
+    // Without a key of its own, a client holding the token cannot use it.
+    const thief = await dpopClient(await createDPoPKey())
+    const stolen = await fetchProtectedResource(thief, tokens, `${apiUrl}/api/private`)
+    expect(stolen.status).toBe(401)
+    expect(stolen.headers.get('www-authenticate')).toMatch(/^DPoP /)
   })
 
   it('the bound token is refused without a proof or with another key', async () => {

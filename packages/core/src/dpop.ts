@@ -1,4 +1,12 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type JWK,
+} from 'jose'
 import * as openid from 'openid-client'
 import { getClientSettings, getConfiguration, type Client } from './client.js'
 import { CodegrantError } from './errors.js'
@@ -94,7 +102,12 @@ const MAX_HANDLES_PER_CLIENT = 1000
 
 const handles = new WeakMap<Client, Map<string, Promise<openid.DPoPHandle>>>()
 
-async function createHandle(client: Client, key: DPoPKey): Promise<openid.DPoPHandle> {
+/** Bound on the imported key pairs kept (by thumbprint). */
+const MAX_KEY_PAIRS = 1000
+
+const keyPairs = new Map<string, Promise<CryptoKeyPair>>()
+
+async function importKeyPair(key: DPoPKey): Promise<CryptoKeyPair> {
   let privateKey: CryptoKey
   let publicKey: CryptoKey
   try {
@@ -108,10 +121,76 @@ async function createHandle(client: Client, key: DPoPKey): Promise<openid.DPoPHa
   if (privateKey.type !== 'private' || publicKey.type !== 'public') {
     throw new CodegrantError('ERR_DPOP', 'the DPoP key pair is not a private/public pair')
   }
+  return { privateKey, publicKey }
+}
+
+/** The key pair of `key` as CryptoKeys, imported once per thumbprint (bounded LRU). */
+function keyPairOf(key: DPoPKey, jkt: string): Promise<CryptoKeyPair> {
+  let pair = keyPairs.get(jkt)
+  if (pair) {
+    keyPairs.delete(jkt)
+  } else {
+    pair = importKeyPair(key)
+    pair.catch(() => {
+      if (keyPairs.get(jkt) === pair) keyPairs.delete(jkt)
+    })
+  }
+  keyPairs.set(jkt, pair)
+  if (keyPairs.size > MAX_KEY_PAIRS) {
+    const oldest = keyPairs.keys().next().value
+    if (oldest !== undefined) keyPairs.delete(oldest)
+  }
+  return pair
+}
+
+async function createHandle(client: Client, key: DPoPKey, jkt: string): Promise<openid.DPoPHandle> {
+  const keyPair = await keyPairOf(key, jkt)
   try {
-    return openid.getDPoPHandle(getConfiguration(client), { privateKey, publicKey })
+    return openid.getDPoPHandle(getConfiguration(client), keyPair)
   } catch (cause) {
     throw new CodegrantError('ERR_DPOP', 'the DPoP key cannot sign proofs', { cause })
+  }
+}
+
+/**
+ * Signs a DPoP proof for one request: header `typ: dpop+jwt`, the key's `alg` and public
+ * `jwk`; claims `jti`, `htm`, `htu` (no query or fragment), `iat`, plus `ath` (the access
+ * token's SHA-256) and the server `nonce` when given.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2
+ * @internal
+ */
+export async function createDPoPProof(
+  key: DPoPKey,
+  request: { htm: string; htu: URL; accessToken?: string; nonce?: string },
+): Promise<string> {
+  const jkt = await getDPoPKeyThumbprint(key)
+  const { privateKey } = await keyPairOf(key, jkt)
+  const claims: Record<string, unknown> = {
+    htm: request.htm,
+    htu: `${request.htu.origin}${request.htu.pathname}`,
+    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+  }
+  if (request.accessToken !== undefined) {
+    const digest = await crypto.subtle.digest(
+      'SHA-256',
+      new TextEncoder().encode(request.accessToken),
+    )
+    claims.ath = base64url.encode(new Uint8Array(digest))
+  }
+  if (request.nonce !== undefined) claims.nonce = request.nonce
+  // Only the public members, whatever else the stored JWK carries.
+  const { kty, crv, x, y, n, e } = key.publicJwk as JWK
+  const publicJwk = Object.fromEntries(
+    Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined),
+  ) as JWK
+  try {
+    return await new SignJWT(claims)
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: key.alg, jwk: publicJwk })
+      .setIssuedAt()
+      .sign(privateKey)
+  } catch (cause) {
+    throw new CodegrantError('ERR_DPOP', 'the DPoP proof could not be signed', { cause })
   }
 }
 
@@ -134,7 +213,7 @@ export async function getDPoPHandle(client: Client, key: DPoPKey): Promise<openi
   if (handle) {
     perClient.delete(jkt)
   } else {
-    handle = createHandle(client, key)
+    handle = createHandle(client, key, jkt)
     // A failed import must not stay cached.
     handle.catch(() => {
       if (perClient.get(jkt) === handle) perClient.delete(jkt)

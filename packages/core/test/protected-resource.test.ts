@@ -1,0 +1,218 @@
+import {
+  base64url,
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  importJWK,
+  jwtVerify,
+  type JWK,
+} from 'jose'
+import { describe, expect, it } from 'vitest'
+import { createClient, type Client } from '../src/client.js'
+import { createDPoPKey, getDPoPKeyThumbprint, type DPoPKey } from '../src/dpop.js'
+import { CodegrantError } from '../src/errors.js'
+import { fetchProtectedResource } from '../src/protected-resource.js'
+
+const ISSUER = 'https://as.example.com'
+const API = 'https://api.example.com/v1/items?page=2'
+
+interface Seen {
+  url: string
+  method: string
+  headers: Headers
+  body: string
+}
+
+async function makeClient(
+  answer: (req: Seen, index: number) => Response | Promise<Response>,
+  dpop?: DPoPKey,
+): Promise<{ client: Client; seen: Seen[] }> {
+  const seen: Seen[] = []
+  const client = await createClient({
+    issuer: ISSUER,
+    clientId: 'web-1',
+    clientSecret: 's3cret',
+    redirectUri: 'https://app.example.com/callback',
+    ...(dpop && { dpop }),
+    metadata: {
+      issuer: ISSUER,
+      authorization_endpoint: `${ISSUER}/authorize`,
+      token_endpoint: `${ISSUER}/token`,
+    },
+    fetch: async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+      const req = {
+        url,
+        method: init?.method ?? 'GET',
+        headers: new Headers(init?.headers),
+        body: init?.body === undefined || init.body === null ? '' : String(init.body),
+      }
+      seen.push(req)
+      return answer(req, seen.length - 1)
+    },
+  })
+  return { client, seen }
+}
+
+async function proofOf(req: Seen | undefined, key: DPoPKey) {
+  const proof = req?.headers.get('dpop')
+  expect(proof).toBeTypeOf('string')
+  const header = decodeProtectedHeader(proof as string)
+  expect(header).toMatchObject({ typ: 'dpop+jwt', alg: key.alg })
+  expect(header.jwk).not.toHaveProperty('d')
+  expect(await calculateJwkThumbprint(header.jwk as JWK)).toBe(await getDPoPKeyThumbprint(key))
+  const { payload } = await jwtVerify(proof as string, await importJWK(header.jwk as JWK, key.alg))
+  return payload
+}
+
+async function sha256(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))
+  return base64url.encode(new Uint8Array(digest))
+}
+
+describe('fetchProtectedResource', () => {
+  it('sends a Bearer token and returns the response as is', async () => {
+    const { client, seen } = await makeClient(() => new Response('{"ok":true}', { status: 200 }))
+    const response = await fetchProtectedResource(
+      client,
+      { access_token: 'at-1', token_type: 'Bearer' },
+      API,
+      { headers: { accept: 'application/json' } },
+    )
+    expect(await response.json()).toEqual({ ok: true })
+    expect(seen[0]?.headers.get('authorization')).toBe('Bearer at-1')
+    expect(seen[0]?.headers.get('accept')).toBe('application/json')
+    expect(seen[0]?.headers.has('dpop')).toBe(false)
+  })
+
+  it('returns a 401 without throwing', async () => {
+    const { client } = await makeClient(
+      () =>
+        new Response(null, {
+          status: 401,
+          headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+        }),
+    )
+    const response = await fetchProtectedResource(
+      client,
+      { access_token: 'at-1', token_type: 'Bearer' },
+      API,
+    )
+    expect(response.status).toBe(401)
+  })
+
+  it('sends a DPoP-bound token with a proof: htm, htu without query, ath', async () => {
+    const key = await createDPoPKey()
+    const { client, seen } = await makeClient(() => new Response(null, { status: 204 }), key)
+    await fetchProtectedResource(client, { access_token: 'at-1', token_type: 'DPoP' }, API, {
+      method: 'post',
+      body: 'x=1',
+    })
+    expect(seen[0]?.method).toBe('POST')
+    expect(seen[0]?.body).toBe('x=1')
+    expect(seen[0]?.headers.get('authorization')).toBe('DPoP at-1')
+    const proof = await proofOf(seen[0], key)
+    expect(proof).toMatchObject({
+      htm: 'POST',
+      htu: 'https://api.example.com/v1/items',
+      ath: await sha256('at-1'),
+    })
+    expect(proof.jti).toBeTypeOf('string')
+    expect(proof.nonce).toBeUndefined()
+  })
+
+  it('retries once with the resource server nonce, and sends it from then on', async () => {
+    const key = await createDPoPKey()
+    const { client, seen } = await makeClient(
+      (_req, index) =>
+        index === 0
+          ? new Response(null, {
+              status: 401,
+              headers: {
+                'www-authenticate': 'DPoP error="use_dpop_nonce", algs="ES256"',
+                'dpop-nonce': 'rs-nonce-1',
+              },
+            })
+          : new Response('ok'),
+      key,
+    )
+    const tokens = { access_token: 'at-1', token_type: 'DPoP' }
+    const response = await fetchProtectedResource(client, tokens, API, { body: 'same' })
+    expect(await response.text()).toBe('ok')
+    expect(seen).toHaveLength(2)
+    expect(seen[1]?.body).toBe('same')
+    expect((await proofOf(seen[0], key)).nonce).toBeUndefined()
+    expect((await proofOf(seen[1], key)).nonce).toBe('rs-nonce-1')
+    const jti0 = (await proofOf(seen[0], key)).jti
+    expect((await proofOf(seen[1], key)).jti).not.toBe(jti0)
+
+    await fetchProtectedResource(client, tokens, 'https://api.example.com/other')
+    expect(seen).toHaveLength(3)
+    expect((await proofOf(seen[2], key)).nonce).toBe('rs-nonce-1')
+  })
+
+  it('does not retry twice when the server keeps asking for a nonce', async () => {
+    const key = await createDPoPKey()
+    const { client, seen } = await makeClient(
+      (_req, index) =>
+        new Response(null, {
+          status: 401,
+          headers: {
+            'www-authenticate': 'DPoP error="use_dpop_nonce"',
+            'dpop-nonce': `n-${index}`,
+          },
+        }),
+      key,
+    )
+    const response = await fetchProtectedResource(
+      client,
+      { access_token: 'at-1', token_type: 'DPoP' },
+      API,
+    )
+    expect(response.status).toBe(401)
+    expect(seen).toHaveLength(2)
+  })
+
+  it('takes a per-call key over the client key', async () => {
+    const appKey = await createDPoPKey()
+    const callKey = await createDPoPKey('PS256')
+    const { client, seen } = await makeClient(() => new Response('ok'), appKey)
+    await fetchProtectedResource(client, { access_token: 'a', token_type: 'DPoP' }, API, {
+      dpop: callKey,
+    })
+    await proofOf(seen[0], callKey)
+  })
+
+  it('fails closed: DPoP token without a key, unknown token_type, insecure URL, bad body', async () => {
+    const { client, seen } = await makeClient(() => new Response('ok'))
+    const noKey = await fetchProtectedResource(
+      client,
+      { access_token: 'a', token_type: 'DPoP' },
+      API,
+    ).catch((e: unknown) => e)
+    expect(noKey).toBeInstanceOf(CodegrantError)
+    expect((noKey as CodegrantError).code).toBe('ERR_DPOP')
+
+    const mac = await fetchProtectedResource(
+      client,
+      { access_token: 'a', token_type: 'MAC' },
+      API,
+    ).catch((e: unknown) => e)
+    expect((mac as CodegrantError).code).toBe('ERR_TOKEN_TYPE_UNSUPPORTED')
+
+    const bearer = { access_token: 'a', token_type: 'Bearer' }
+    await expect(
+      fetchProtectedResource(client, bearer, 'http://api.example.com/x'),
+    ).rejects.toThrow('"url"')
+    await expect(
+      fetchProtectedResource(client, bearer, API, { body: new ReadableStream() as never }),
+    ).rejects.toThrow('"body"')
+    await expect(
+      fetchProtectedResource(client, { access_token: '', token_type: 'Bearer' }, API),
+    ).rejects.toThrow('"tokens"')
+    expect(seen).toHaveLength(0)
+
+    // http is fine on a loopback host.
+    await fetchProtectedResource(client, bearer, 'http://127.0.0.1:4000/api/private')
+    expect(seen).toHaveLength(1)
+  })
+})
