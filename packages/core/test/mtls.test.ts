@@ -3,16 +3,13 @@
  * through an injected fetch (undici Agent with `connect: { cert, key }`). A local HTTPS server
  * plays the token, revocation and introspection endpoints and requires the certificate.
  *
- * Certificates are generated at test time with the `openssl` CLI (Node cannot issue X.509
- * certificates), so no private key is ever committed.
+ * Node cannot issue X.509 certificates, so the test uses small self-signed test-only fixtures
+ * (generated once with openssl, see fixtures/mtls/README.md): no tool is needed at test time.
  */
-import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -29,32 +26,10 @@ interface Pem {
   fingerprint256: string
 }
 
-function selfSigned(dir: string, name: string, cn: string, san?: string): Pem {
-  const key = join(dir, `${name}.key`)
-  const cert = join(dir, `${name}.crt`)
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${cn}`,
-      ...(san ? ['-addext', `subjectAltName=${san}`] : []),
-    ],
-    { stdio: 'ignore' },
-  )
-  const pem = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
+function fixture(name: string): Pem {
+  const read = (ext: string) =>
+    readFileSync(new URL(`./fixtures/mtls/${name}.${ext}`, import.meta.url), 'utf8')
+  const pem = { key: read('key'), cert: read('crt') }
   return { ...pem, fingerprint256: new X509Certificate(pem.cert).fingerprint256 }
 }
 
@@ -66,7 +41,6 @@ interface Seen {
   peer: string | undefined
 }
 
-let dir: string
 let serverPem: Pem
 let clientPem: Pem
 let server: Server
@@ -75,9 +49,8 @@ const seen: Seen[] = []
 const agents: Agent[] = []
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'codegrant-mtls-'))
-  serverPem = selfSigned(dir, 'server', '127.0.0.1', 'IP:127.0.0.1')
-  clientPem = selfSigned(dir, 'client', 'codegrant-test-client')
+  serverPem = fixture('server')
+  clientPem = fixture('client')
   server = createServer(
     { key: serverPem.key, cert: serverPem.cert, requestCert: true, rejectUnauthorized: false },
     (req, res) => {
@@ -114,7 +87,6 @@ afterAll(async () => {
   await Promise.all(agents.map((agent) => agent.close()))
   server.closeAllConnections()
   await new Promise<void>((resolve) => server.close(() => resolve()))
-  rmSync(dir, { recursive: true, force: true })
 })
 
 /** A fetch over an undici Agent that trusts the test server and may present a certificate. */
