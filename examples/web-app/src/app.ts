@@ -1,0 +1,239 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createClient, type Client } from '@codegrant/core'
+import {
+  auth,
+  createRedisLock,
+  createRedisSessionIndex,
+  isAuthError,
+  requiresAuth,
+  type RedisCommandClient,
+  type RequestAuth,
+} from '@codegrant/express'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import session, { type Store } from 'express-session'
+import type { WebAppConfig } from './config.js'
+import { apiPage, errorPage, homePage, profilePage, type Viewer } from './pages.js'
+
+export interface WebAppDeps {
+  /** The app's public origin (BASE_URL). */
+  baseUrl: string
+  /** A session store shared by instances (Redis), or the in-memory default. */
+  store?: Store
+  /** The Redis client behind `store`, for the refresh lock and the back-channel index. */
+  redis?: RedisCommandClient
+  /** Reports what the app does not show to users. */
+  log: (line: string) => void
+}
+
+const authOf = (req: Request): RequestAuth | undefined =>
+  (req as unknown as { auth?: RequestAuth }).auth
+
+function viewer(req: Request): Viewer {
+  const a = authOf(req)
+  const user = a?.user
+  const name = typeof user?.name === 'string' ? user.name : user?.sub
+  return { loggedIn: a?.isAuthenticated === true, name }
+}
+
+function wantsHtml(req: Request): boolean {
+  return req.accepts(['json', 'html']) === 'html'
+}
+
+/** Builds the example app (no listening). */
+export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Express {
+  const { baseUrl } = deps
+  const https = baseUrl.startsWith('https:')
+  const app = express()
+  app.disable('x-powered-by')
+  if (https) app.set('trust proxy', 1)
+
+  const issuerOrigin = new URL(config.issuerUrl).origin
+  app.use((_req, res, next) => {
+    res.set({
+      'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' ${issuerOrigin}; base-uri 'none'; frame-ancestors 'none'`,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    })
+    next()
+  })
+
+  app.use(
+    session({
+      secret: config.sessionSecret,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      ...(deps.store !== undefined ? { store: deps.store } : {}),
+      cookie: { httpOnly: true, sameSite: 'lax', secure: https, maxAge: 24 * 3600 * 1000 },
+    }),
+  )
+
+  let client: Promise<Client> | undefined
+  const getClient = (): Promise<Client> =>
+    (client ??= createClient({
+      issuer: config.issuerUrl,
+      clientId: config.clientId,
+      ...(config.clientSecret !== undefined ? { clientSecret: config.clientSecret } : {}),
+      clientAuthMethod: config.clientAuthMethod,
+      ...(config.privateKey !== undefined ? { privateKey: config.privateKey } : {}),
+      redirectUri: `${baseUrl}/callback`,
+      postLogoutRedirectUri: `${baseUrl}/`,
+      scope: config.scope,
+    }).catch((err: unknown) => {
+      client = undefined
+      throw err
+    }))
+
+  app.use(
+    auth({
+      client: getClient,
+      secret: config.tokenSecret,
+      ...(config.apiAudience !== undefined ? { resource: config.apiAudience } : {}),
+      ...(deps.redis !== undefined
+        ? { lock: createRedisLock(deps.redis), sessionIndex: createRedisSessionIndex(deps.redis) }
+        : {}),
+      logger: { warn: (message) => deps.log(`warn: ${message}`) },
+    }),
+  )
+
+  // A CSRF token bound to the session id (it changes at login): no session write needed.
+  const csrfToken = (req: Request): string =>
+    createHmac('sha256', config.sessionSecret).update(`csrf:${req.sessionID}`).digest('base64url')
+  const csrfOk = (req: Request): boolean => {
+    const sent = (req.body as Record<string, unknown> | undefined)?.csrf
+    if (typeof sent !== 'string') return false
+    const a = Buffer.from(sent)
+    const b = Buffer.from(csrfToken(req))
+    return a.length === b.length && timingSafeEqual(a, b)
+  }
+
+  app.get('/', (req, res) => {
+    res.type('html').send(homePage(viewer(req)))
+  })
+
+  app.get('/me', (req, res) => {
+    res.set('Cache-Control', 'no-store')
+    const user = authOf(req)?.user
+    if (user === undefined) {
+      res.status(401).json({ error: 'unauthorized', error_description: 'Not logged in' })
+      return
+    }
+    res.json({ sub: user.sub, claims: user })
+  })
+
+  app.get('/profile', requiresAuth(), (req, res) => {
+    const a = authOf(req)!
+    res.set('Cache-Control', 'no-store')
+    res
+      .type('html')
+      .send(profilePage(viewer(req), a.user ?? {}, a.accessTokenExpiresAt, csrfToken(req)))
+  })
+
+  app.post(
+    '/refresh-token',
+    express.urlencoded({ extended: false, limit: '4kb' }),
+    requiresAuth(),
+    async (req, res, next) => {
+      try {
+        if (!csrfOk(req)) {
+          res
+            .status(403)
+            .type('html')
+            .send(
+              errorPage(
+                viewer(req),
+                403,
+                'Forbidden',
+                'The form is stale or did not come from this site. Reload the page and try again.',
+              ),
+            )
+          return
+        }
+        await authOf(req)!.getAccessToken({ forceRefresh: true })
+        res.redirect(303, '/profile')
+      } catch (err) {
+        next(err)
+      }
+    },
+  )
+
+  app.get('/api-data', requiresAuth(), async (req, res, next) => {
+    try {
+      res.set('Cache-Control', 'no-store')
+      if (config.apiUrl === undefined) {
+        res.status(503).json({ error: 'not_configured', error_description: 'API_URL is not set' })
+        return
+      }
+      const accessToken = await authOf(req)!.getAccessToken()
+      let apiResponse: globalThis.Response
+      try {
+        apiResponse = await fetch(`${config.apiUrl}/api/private`, {
+          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+          signal: AbortSignal.timeout(5000),
+        })
+      } catch {
+        res
+          .status(502)
+          .json({ error: 'api_unreachable', error_description: 'The API could not be reached' })
+        return
+      }
+      const text = await apiResponse.text()
+      let data: unknown
+      try {
+        data = text.length > 0 ? JSON.parse(text) : null
+      } catch {
+        res
+          .status(502)
+          .json({ error: 'api_invalid_response', error_description: 'The API did not answer JSON' })
+        return
+      }
+      if (wantsHtml(req)) {
+        res
+          .status(apiResponse.status)
+          .type('html')
+          .send(apiPage(viewer(req), apiResponse.status, data))
+        return
+      }
+      res.status(apiResponse.status).json(data)
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.use((req, res) => {
+    res.status(404)
+    if (wantsHtml(req))
+      res.type('html').send(errorPage(viewer(req), 404, 'Not found', 'There is no page here.'))
+    else res.json({ error: 'not_found' })
+  })
+
+  // Errors: a readable page (or JSON), the status of the typed error, never a token or a stack.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let status = 500
+    let title = 'Something went wrong'
+    let message = 'The request could not be completed. Please try again.'
+    let code = 'ERR_INTERNAL'
+    if (isAuthError(err)) {
+      status = err.status
+      code = err.code
+      message = err.message
+      title =
+        status === 503
+          ? 'Service unavailable'
+          : status >= 500
+            ? 'Server error'
+            : status === 403
+              ? 'Not allowed'
+              : status === 401
+                ? 'Please log in again'
+                : 'Login failed'
+    } else {
+      deps.log(`error: ${err instanceof Error ? err.name : 'unknown error'}`)
+    }
+    if (res.headersSent) return
+    res.status(status).set('Cache-Control', 'no-store')
+    if (wantsHtml(req)) res.type('html').send(errorPage(viewer(req), status, title, message))
+    else res.json({ error: code, error_description: message })
+  })
+  return app
+}
