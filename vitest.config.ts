@@ -1,6 +1,27 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+// Vitest 5 targets Node 22 and formats failures with Map.groupBy (ES2024), which Node 20 lacks:
+// without this its reporter crashes exactly when a test fails, hiding which one.
+const MapWithGroupBy = Map as unknown as { groupBy?: unknown }
+if (typeof MapWithGroupBy.groupBy !== 'function') {
+  Object.defineProperty(Map, 'groupBy', {
+    configurable: true,
+    writable: true,
+    value<K, T>(items: Iterable<T>, key: (item: T, index: number) => K): Map<K, T[]> {
+      const groups = new Map<K, T[]>()
+      let index = 0
+      for (const item of items) {
+        const k = key(item, index++)
+        const group = groups.get(k)
+        if (group) group.push(item)
+        else groups.set(k, [item])
+      }
+      return groups
+    },
+  })
+}
+
 const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 // Tests import the workspace packages from source, so a change is tested without a rebuild.
