@@ -115,7 +115,7 @@ describe('DPoP-bound tokens (local AS, web-dpop)', () => {
     expect(refreshed.tokens.access_token).not.toBe(tokens.access_token)
     const after = await introspectToken(introspector, refreshed.tokens.access_token)
     expect(after.cnf?.jkt).toBe(jkt)
-    await expect(fetchUserInfo(client, refreshed.tokens.access_token, sub)).resolves.toMatchObject({
+    await expect(fetchUserInfo(client, refreshed.tokens, sub)).resolves.toMatchObject({
       sub,
     })
   })

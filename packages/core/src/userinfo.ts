@@ -3,6 +3,7 @@ import { getConfiguration, type Client } from './client.js'
 import { dpopOptions, type DPoPKey } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { toCodegrantError } from './map-error.js'
+import type { TokenSet } from './types.js'
 
 /** Claims returned by the UserInfo endpoint; `sub` is always there and checked. */
 export type UserInfo = Record<string, unknown> & { sub: string }
@@ -21,6 +22,10 @@ export interface FetchUserInfoOptions {
  * Calls the UserInfo endpoint with an access token and checks that the returned `sub` equals
  * `expectedSub` (the ID token's), as OpenID Connect Core requires.
  *
+ * Pass the token set (or `{ access_token, token_type }`) to let its `token_type` choose the
+ * scheme: `Bearer`, or `DPoP` with a proof (a DPoP key is then required). A bare access token
+ * string is sent with DPoP when a key is given or configured on the client, else as Bearer.
+ *
  * @throws CodegrantError `ERR_USERINFO_SUB_MISMATCH` when `sub` differs; `ERR_UNSUPPORTED`
  *   when the AS has no `userinfo_endpoint`; otherwise the mapped transport / OAuth error
  *   (`ERR_TOKEN_ERROR` with `error` such as `invalid_token`, `ERR_RESPONSE_INVALID`,
@@ -29,12 +34,25 @@ export interface FetchUserInfoOptions {
  */
 export async function fetchUserInfo(
   client: Client,
-  accessToken: string,
+  accessToken: string | Pick<TokenSet, 'access_token' | 'token_type'>,
   expectedSub: string,
   options: FetchUserInfoOptions = {},
 ): Promise<UserInfo> {
-  if (typeof accessToken !== 'string' || accessToken.length === 0) {
-    throw new TypeError('"accessToken" must be a non-empty string')
+  const tokens = typeof accessToken === 'string' ? undefined : accessToken
+  const token = typeof accessToken === 'string' ? accessToken : accessToken?.access_token
+  if (typeof token !== 'string' || token.length === 0) {
+    throw new TypeError('"accessToken" must be a non-empty string or a TokenSet with one')
+  }
+  let scheme: 'bearer' | 'dpop' | undefined
+  if (tokens !== undefined) {
+    const type = typeof tokens.token_type === 'string' ? tokens.token_type.toLowerCase() : ''
+    if (type !== 'bearer' && type !== 'dpop') {
+      throw new CodegrantError(
+        'ERR_TOKEN_TYPE_UNSUPPORTED',
+        'the token_type is neither Bearer nor DPoP',
+      )
+    }
+    scheme = type
   }
   if (typeof expectedSub !== 'string' || expectedSub.length === 0) {
     throw new TypeError('"expectedSub" must be a non-empty string')
@@ -42,10 +60,13 @@ export async function fetchUserInfo(
   if (typeof client.metadata.userinfo_endpoint !== 'string') {
     throw new CodegrantError('ERR_UNSUPPORTED', 'the authorization server has no userinfo_endpoint')
   }
-  const dpop = await dpopOptions(client, options.dpop)
+  const dpop = scheme === 'bearer' ? {} : await dpopOptions(client, options.dpop)
+  if (scheme === 'dpop' && dpop.DPoP === undefined) {
+    throw new CodegrantError('ERR_DPOP', 'the access token is DPoP-bound but no DPoP key is set')
+  }
   let claims: openid.UserInfoResponse
   try {
-    claims = await openid.fetchUserInfo(getConfiguration(client), accessToken, expectedSub, dpop)
+    claims = await openid.fetchUserInfo(getConfiguration(client), token, expectedSub, dpop)
   } catch (err) {
     // toCodegrantError turns openid-client's "sub" comparison failure into
     // ERR_USERINFO_SUB_MISMATCH.

@@ -219,6 +219,39 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect(await dpopJkt(client, callKey)).toBe(await getDPoPKeyThumbprint(callKey))
   })
 
+  it('fetchUserInfo with a token set: token_type picks the scheme', async () => {
+    const appKey = await createDPoPKey()
+    const { client, seen } = await makeClient(() => json({ sub: 'user-1' }), appKey)
+    await fetchUserInfo(client, { access_token: 'at-b', token_type: 'Bearer' }, 'user-1')
+    expect(seen[0]?.headers.get('authorization')).toBe('Bearer at-b')
+    expect(seen[0]?.headers.has('dpop')).toBe(false)
+    await fetchUserInfo(client, { access_token: 'at-d', token_type: 'DPoP' }, 'user-1')
+    expect(seen[1]?.headers.get('authorization')).toBe('DPoP at-d')
+    await verifyProof(seen[1]?.headers.get('dpop') ?? null, appKey)
+
+    const mac = await fetchUserInfo(
+      client,
+      { access_token: 'x', token_type: 'MAC' },
+      'user-1',
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect((mac as CodegrantError).code).toBe('ERR_TOKEN_TYPE_UNSUPPORTED')
+
+    const { client: noKey, seen: none } = await makeClient(() => json({ sub: 'user-1' }))
+    const err = await fetchUserInfo(
+      noKey,
+      { access_token: 'at-d', token_type: 'DPoP' },
+      'user-1',
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect((err as CodegrantError).code).toBe('ERR_DPOP')
+    expect(none).toHaveLength(0)
+  })
+
   it('sends no DPoP header and no dpop_jkt without a key', async () => {
     const { client, seen } = await makeClient(() => json({ sub: 'user-1' }))
     await fetchUserInfo(client, 'at-1', 'user-1')
