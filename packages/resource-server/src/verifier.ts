@@ -3,7 +3,7 @@ import { createAuthInfo, type AuthInfo } from './auth-info.js'
 import { EndpointSource } from './discovery.js'
 import { checkDpopProof, ReplayCache } from './dpop.js'
 import { ResourceServerError, type ResourceServerErrorCode } from './errors.js'
-import { extractToken, type VerifyRequest } from './extract.js'
+import { B64TOKEN, extractToken, malformedToken, type VerifyRequest } from './extract.js'
 import { Introspector } from './introspection.js'
 import { JwksStore, type ImportedKey } from './jwks.js'
 import { decodeJsonObject, isCompactJws, verifyHmac, verifySignature } from './jws.js'
@@ -24,6 +24,8 @@ export interface Verifier {
 
 /** A verified token, as the cache keeps it. Time claims are re-checked on every use. */
 interface Verified {
+  readonly token: string
+  readonly refused: undefined
   readonly auth: AuthInfo
   readonly exp: number | undefined
   readonly nbf: number | undefined
@@ -38,11 +40,23 @@ interface Verified {
 
 /** A token the introspection endpoint called inactive, remembered briefly. */
 interface Refused {
+  readonly token: string
   readonly refused: ResourceServerErrorCode
+  readonly key: undefined
   readonly staleAt: number
 }
 
 type Entry = Verified | Refused
+
+/**
+ * The cache key of a token: for a JWS whose signature segment is long enough, its last 43
+ * characters (256 bits of signature, cheap to hash); otherwise the whole token. A hit must also
+ * match the whole token, so two tokens sharing a key only evict each other.
+ */
+function cacheKey(token: string): string {
+  const n = token.length
+  return n > 96 && token.lastIndexOf('.') < n - 43 ? token.slice(n - 43) : token
+}
 
 class VerifierState {
   readonly endpoints: EndpointSource
@@ -80,7 +94,18 @@ function toVerified(
     throw new ResourceServerError('ERR_TOKEN_CLAIM_INVALID', {
       description: 'The access token "cnf" claim is invalid',
     })
-  return { auth, key, staleAt, exp: times.exp, nbf: times.nbf, iat: times.iat, jkt, x5t }
+  return {
+    token: auth.token,
+    refused: undefined,
+    auth,
+    exp: times.exp,
+    nbf: times.nbf,
+    iat: times.iat,
+    jkt,
+    x5t,
+    key,
+    staleAt,
+  }
 }
 
 /** Verifies a JWT access token locally: header, key, signature, then claims. */
@@ -141,8 +166,10 @@ async function verifyOpaque(state: VerifierState, token: string): Promise<Verifi
       err.status === 401 &&
       introspection.negativeCacheTtl > 0
     )
-      state.cache.set(token, {
+      state.cache.set(cacheKey(token), {
+        token,
         refused: err.code,
+        key: undefined,
         staleAt: Date.now() + introspection.negativeCacheTtl * 1000,
       })
     throw err
@@ -192,7 +219,7 @@ function validateOnce(state: VerifierState, token: string): Promise<Verified> {
   const promise = validate(state, token).then(
     (verified) => {
       state.inflight.delete(token)
-      state.cache?.set(token, verified)
+      state.cache?.set(cacheKey(token), verified)
       return verified
     },
     (err: unknown) => {
@@ -204,48 +231,95 @@ function validateOnce(state: VerifierState, token: string): Promise<Verified> {
   return promise
 }
 
+/** The cached verification of `token`, if any; throws a remembered refusal. */
+function lookup(state: VerifierState, token: string): Verified | undefined {
+  const cache = state.cache
+  if (cache === undefined) return undefined
+  const key = cacheKey(token)
+  const entry = cache.get(key)
+  if (entry === undefined || entry.token !== token) return undefined
+  if (Date.now() >= entry.staleAt || entry.key?.revoked === true) {
+    cache.delete(key)
+    return undefined
+  }
+  if (entry.refused !== undefined) throw new ResourceServerError(entry.refused)
+  return entry
+}
+
+/** The checks every request makes, cached or not: time claims, binding, requirements. */
+function accept(
+  state: VerifierState,
+  verified: Verified,
+  request: VerifyRequest,
+  scheme: 'Bearer' | 'DPoP',
+): AuthInfo {
+  const { options } = state
+  const now = Date.now() / 1000
+  checkTimes(verified.exp, verified.nbf, verified.iat, now, options)
+  if (verified.jkt === undefined && (scheme === 'DPoP' || options.dpop.required))
+    throw new ResourceServerError('ERR_TOKEN_BINDING', {
+      description: 'The access token is not DPoP-bound',
+    })
+  if (verified.x5t !== undefined) checkCertificateBinding(verified.x5t, request.clientCertificate)
+  if (options.requirements !== undefined)
+    enforceRequirements(verified.auth, options.requirements, now)
+  return verified.auth
+}
+
 async function verifyRequest(
   state: VerifierState,
   request: VerifyRequest,
   token: string,
   scheme: 'Bearer' | 'DPoP',
 ): Promise<AuthInfo> {
-  const { options } = state
-  let verified: Verified | undefined
-  const cached = state.cache?.get(token)
-  if (cached !== undefined) {
-    if (Date.now() >= cached.staleAt) state.cache!.delete(token)
-    else if ('refused' in cached) throw new ResourceServerError(cached.refused)
-    else if (cached.key?.revoked === true) state.cache!.delete(token)
-    else verified = cached
+  let verified = lookup(state, token)
+  if (verified === undefined) {
+    if (!B64TOKEN.test(token)) throw malformedToken()
+    verified = await validateOnce(state, token)
   }
-  if (verified === undefined) verified = await validateOnce(state, token)
-  const now = Date.now() / 1000
-  checkTimes(verified.exp, verified.nbf, verified.iat, now, options)
-
   if (verified.jkt !== undefined) {
     if (scheme !== 'DPoP')
       throw new ResourceServerError('ERR_TOKEN_BINDING', {
         description: 'A DPoP-bound access token must be sent with the DPoP scheme',
       })
+    checkTimes(verified.exp, verified.nbf, verified.iat, Date.now() / 1000, state.options)
     await checkDpopProof(
       request.headers.dpop,
       request.method,
       request.url,
       token,
       verified.jkt,
-      options,
+      state.options,
       state.replay,
     )
-  } else if (scheme === 'DPoP' || options.dpop.required) {
-    throw new ResourceServerError('ERR_TOKEN_BINDING', {
-      description: 'The access token is not DPoP-bound',
-    })
   }
-  if (verified.x5t !== undefined) checkCertificateBinding(verified.x5t, request.clientCertificate)
-  if (options.requirements !== undefined)
-    enforceRequirements(verified.auth, options.requirements, now)
-  return verified.auth
+  return accept(state, verified, request, scheme)
+}
+
+/**
+ * The synchronous fast path: the {@link AuthInfo} of an already verified Bearer token without
+ * sender constraint, or undefined when the full (asynchronous) path is needed. Throws what the
+ * full path would throw for the same request.
+ */
+function verifyCached(state: VerifierState, request: VerifyRequest): AuthInfo | undefined {
+  const { token, scheme } = extractToken(request, state.options)
+  if (scheme !== 'Bearer') return undefined
+  const verified = lookup(state, token)
+  if (verified === undefined || verified.jkt !== undefined || verified.x5t !== undefined)
+    return undefined
+  return accept(state, verified, request, scheme)
+}
+
+const fastPaths = new WeakMap<Verifier, (request: VerifyRequest) => AuthInfo | undefined>()
+
+/**
+ * @internal For the Express adapter: the synchronous cache-hit path of a verifier made by
+ * {@link createVerifier} (no promise, no allocation), or undefined for any other verifier.
+ */
+export function getFastPath(
+  verifier: Verifier,
+): ((request: VerifyRequest) => AuthInfo | undefined) | undefined {
+  return fastPaths.get(verifier)
 }
 
 /** Answers a DPoP request with a DPoP challenge (RFC 9449 §7.1). */
@@ -281,7 +355,7 @@ function withScheme(err: unknown, state: VerifierState): unknown {
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const state = new VerifierState(resolveOptions(options))
-  return Object.freeze({
+  const verifier: Verifier = Object.freeze({
     verify(request: VerifyRequest): Promise<AuthInfo> {
       let extracted
       try {
@@ -296,4 +370,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
         : result
     },
   })
+  fastPaths.set(verifier, (request) => verifyCached(state, request))
+  return verifier
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { extractToken } from '../src/extract.js'
 import { resolveOptions, type VerifierOptions } from '../src/options.js'
 import { ResourceServerError } from '../src/errors.js'
-import { AUDIENCE, ISSUER } from './helpers.js'
+import { AUDIENCE, fakeAs, ISSUER } from './helpers.js'
+import { createVerifier } from '../src/index.js'
 
 const options = (extra: Partial<VerifierOptions> = {}) =>
   resolveOptions({ issuer: ISSUER, audience: AUDIENCE, ...extra })
@@ -37,12 +38,22 @@ describe('extractToken', () => {
     )
   })
 
-  it('refuses malformed headers', () => {
-    for (const authorization of ['Bearer ', 'Bearer a b', 'Bearer a"b', 'Bearer a,b']) {
-      expect(code(() => extractToken({ headers: { authorization } }, options()))).toBe(
-        'ERR_INVALID_REQUEST',
-      )
+  it('refuses an empty token', () => {
+    expect(code(() => extractToken({ headers: { authorization: 'Bearer ' } }, options()))).toBe(
+      'ERR_INVALID_REQUEST',
+    )
+  })
+
+  it('the verifier refuses tokens outside the b64token syntax before any fetch', async () => {
+    const as = fakeAs([])
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch })
+    for (const authorization of ['Bearer a b', 'Bearer a"b', 'Bearer a,b', 'Bearer a.b.c?']) {
+      const err = await verifier.verify({ headers: { authorization } }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ResourceServerError)
+      expect((err as ResourceServerError).code).toBe('ERR_INVALID_REQUEST')
+      expect((err as ResourceServerError).status).toBe(400)
     }
+    expect(as.requests).toHaveLength(0)
   })
 
   it('applies the size limit before anything else', () => {

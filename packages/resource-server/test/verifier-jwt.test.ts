@@ -357,6 +357,33 @@ describe('createVerifier: verified-token cache', () => {
     expect((await rejection(verifier.verify(bearer(token)))).code).toBe('ERR_TOKEN_KEY_NOT_FOUND')
   })
 
+  it('never serves a token from the cache by its signature alone', async () => {
+    const { verifier } = setup()
+    const token = await mint(rsa, { scope: 'read:messages' })
+    await verifier.verify(bearer(token))
+    const [header, , signature] = token.split('.')
+    const payload = Buffer.from(
+      JSON.stringify({ iss: ISSUER, aud: AUDIENCE, exp: now() + 300, scope: 'admin' }),
+    ).toString('base64url')
+    const forged = `${header}.${payload}.${signature}`
+    const err = await rejection(verifier.verify(bearer(forged)))
+    expect(err.code).toBe('ERR_TOKEN_SIGNATURE')
+    // and the genuine token is still served
+    await expect(verifier.verify(bearer(token))).resolves.toMatchObject({
+      scopes: ['read:messages'],
+    })
+  })
+
+  it('works without a cache (cacheMaxEntries: 0)', async () => {
+    const { verifier, as } = setup({ cacheMaxEntries: 0 })
+    const token = await mint(rsa)
+    const first = await verifier.verify(bearer(token))
+    const second = await verifier.verify(bearer(token))
+    expect(second).not.toBe(first)
+    expect(second.sub).toBe('user-1')
+    expect(as.counts.jwks).toBe(1)
+  })
+
   it('verifies one new token once when requests race', async () => {
     const { verifier, as } = setup()
     const token = await mint(rsa)

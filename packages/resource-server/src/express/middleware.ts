@@ -5,7 +5,7 @@ import type { AuthInfo } from '../auth-info.js'
 import { ResourceServerError } from '../errors.js'
 import type { VerifyRequest } from '../extract.js'
 import { resolveRequirements, type Requirements, type VerifierOptions } from '../options.js'
-import { createVerifier, type Verifier } from '../verifier.js'
+import { createVerifier, getFastPath, type Verifier } from '../verifier.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -73,7 +73,9 @@ export function requireAuth(options: RequireAuthOptions): RequestHandler {
       ? options.verifier
       : createVerifier(options)
   if (typeof verifier?.verify !== 'function') throw new TypeError('"verifier" must be a Verifier')
-  return async function requireAuthMiddleware(req: Request, _res: Response, next: NextFunction) {
+  const fastPath = getFastPath(verifier)
+
+  async function slowPath(req: Request, next: NextFunction): Promise<void> {
     let auth: AuthInfo
     try {
       auth = await verifier.verify(new ExpressRequest(req))
@@ -83,6 +85,26 @@ export function requireAuth(options: RequireAuthOptions): RequestHandler {
     }
     req.auth = auth
     next()
+  }
+
+  return function requireAuthMiddleware(req: Request, _res: Response, next: NextFunction) {
+    if (fastPath !== undefined) {
+      // A token verified before is answered synchronously: no promise, no allocation. Express's
+      // request already has what the cached path reads (headers, method, body, query).
+      let auth: AuthInfo | undefined
+      try {
+        auth = fastPath(req as VerifyRequest)
+      } catch (err) {
+        next(err)
+        return
+      }
+      if (auth !== undefined) {
+        req.auth = auth
+        next()
+        return
+      }
+    }
+    void slowPath(req, next)
   }
 }
 

@@ -95,6 +95,23 @@ describe('Express adapter', () => {
     expect(body).not.toContain(token)
   })
 
+  it('serves a repeated token from the cache and still re-checks its expiry', async () => {
+    const base = await app({ extra: { clockTolerance: 0 } })
+    const token = await mint(rsa, { exp: now() + 2 })
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/api/private`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(res.status).toBe(200)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2100))
+    const expired = await fetch(`${base}/api/private`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(expired.status).toBe(401)
+    expect(expired.headers.get('www-authenticate')).toContain('The access token expired')
+  })
+
   it('answers an invalid token with 401 invalid_token and no internals', async () => {
     const base = await app()
     const token = await mint(rsa, { exp: now() - 60, iat: now() - 120 })
