@@ -181,3 +181,48 @@ describe('mtls_endpoint_aliases', () => {
     expect(seen[0]?.peer).toBe(clientPem.fingerprint256)
   })
 })
+
+describe('a server that refuses the TLS handshake without a trusted certificate', () => {
+  it('succeeds with the certificate and fails with ERR_NETWORK without it', async () => {
+    const strict = createServer(
+      {
+        key: serverPem.key,
+        cert: serverPem.cert,
+        requestCert: true,
+        rejectUnauthorized: true,
+        ca: clientPem.cert,
+      },
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ active: true }))
+      },
+    )
+    await new Promise<void>((resolve) => strict.listen(0, '127.0.0.1', resolve))
+    const origin = `https://127.0.0.1:${(strict.address() as AddressInfo).port}`
+    try {
+      const clientFor = (withCertificate: boolean) =>
+        createClient({
+          issuer: origin,
+          clientId: 'mtls-client',
+          clientAuthMethod: 'self_signed_tls_client_auth',
+          redirectUri: 'https://app.example.com/callback',
+          metadata: {
+            issuer: origin,
+            authorization_endpoint: `${origin}/authorize`,
+            token_endpoint: `${origin}/token`,
+            introspection_endpoint: `${origin}/introspect`,
+          },
+          fetch: mtlsFetch(withCertificate),
+        })
+      await expect(introspectToken(await clientFor(true), 'at-1')).resolves.toEqual({
+        active: true,
+      })
+      const err = await introspectToken(await clientFor(false), 'at-1').catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(CodegrantError)
+      expect((err as CodegrantError).code).toBe('ERR_NETWORK')
+    } finally {
+      strict.closeAllConnections()
+      await new Promise<void>((resolve) => strict.close(() => resolve()))
+    }
+  })
+})
