@@ -314,7 +314,7 @@ const fastPaths = new WeakMap<Verifier, (request: VerifyRequest) => AuthInfo | u
 
 /**
  * @internal For the Express adapter: the synchronous cache-hit path of a verifier made by
- * {@link createVerifier} (no promise, no allocation), or undefined for any other verifier.
+ * {@link createVerifier} (no promise), or undefined for any other verifier.
  */
 export function getFastPath(
   verifier: Verifier,

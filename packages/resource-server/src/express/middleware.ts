@@ -89,7 +89,7 @@ export function requireAuth(options: RequireAuthOptions): RequestHandler {
 
   return function requireAuthMiddleware(req: Request, _res: Response, next: NextFunction) {
     if (fastPath !== undefined) {
-      // A token verified before is answered synchronously: no promise, no allocation. Express's
+      // A token verified before is answered synchronously, without a promise. Express's
       // request already has what the cached path reads (headers, method, body, query).
       let auth: AuthInfo | undefined
       try {
