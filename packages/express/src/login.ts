@@ -5,6 +5,7 @@ import type { AuthContext } from './context.js'
 import { safeReturnTo } from './return-to.js'
 import { ensureSection, nowSeconds, pruneTransactions } from './session-data.js'
 import { saveSession } from './session-ops.js'
+import { markConsumed } from './store-guard.js'
 
 /** What a login asks for beyond the configured defaults. */
 export interface LoginParams {
@@ -58,6 +59,10 @@ export async function startLogin(
     ...(params.acrValues !== undefined ? { acr: params.acrValues } : {}),
   }
   const pruned = pruneTransactions(tx, config.maxTransactions, nowSeconds())
+  // Dropped ones stay dropped even if a concurrent request's copy still has them.
+  for (const state of Object.keys(tx)) {
+    if (pruned === undefined || !Object.hasOwn(pruned, state)) markConsumed(req.session, state)
+  }
   if (pruned === undefined) delete section.tx
   else section.tx = pruned
   await saveSession(req)

@@ -66,10 +66,14 @@ export function pruneTransactions(
   now: number,
 ): Record<string, StoredTransaction> | undefined {
   if (tx === undefined) return undefined
-  const live = Object.entries(tx).filter(([, entry]) => entry.t.expires_at > now)
+  // Newest first: by creation time, then by insertion order (later wins a tie).
+  const live = Object.entries(tx)
+    .filter(([, entry]) => entry.t.expires_at > now)
+    .reverse()
   live.sort(([, a], [, b]) => b.t.created_at - a.t.created_at)
   const kept = live.slice(0, max)
-  return kept.length === 0 ? undefined : Object.fromEntries(kept)
+  // Stored oldest first, so insertion order stays chronological.
+  return kept.length === 0 ? undefined : Object.fromEntries(kept.reverse())
 }
 
 /** Seconds since the epoch. */

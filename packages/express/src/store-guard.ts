@@ -1,6 +1,11 @@
 import type { Store } from 'express-session'
 import { AuthError } from './errors.js'
-import { pruneTransactions, readSection, type SessionLike } from './session-data.js'
+import {
+  pruneTransactions,
+  readSection,
+  type SessionLike,
+  type StoredTransaction,
+} from './session-data.js'
 
 /** Promise versions of the store operations this package needs, bypassing the guard. */
 export interface StoreOps {
@@ -112,10 +117,13 @@ export function guardStore(store: Store, config: GuardConfig): StoreOps {
           }
           if (theirs?.tx !== undefined) {
             const gone = consumed.get(session)
-            const merged = { ...section.tx }
+            // Theirs first: entries only they have were added by concurrent requests earlier.
+            const merged: Record<string, StoredTransaction> = {}
             for (const [state, entry] of Object.entries(theirs.tx)) {
-              if (!(state in merged) && !gone?.has(state)) merged[state] = entry
+              if (!Object.hasOwn(section.tx ?? {}, state) && !gone?.has(state))
+                merged[state] = entry
             }
+            Object.assign(merged, section.tx)
             const pruned = pruneTransactions(
               merged,
               c.maxTransactions,
