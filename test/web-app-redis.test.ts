@@ -1,0 +1,98 @@
+import { localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Agent, sleep } from './express-harness.js'
+import { startRedis, type RedisServer } from './support/redis.js'
+import {
+  freePort,
+  runWebAppExpectingExit,
+  startWebApp,
+  type SpawnedApp,
+} from './web-app-harness.js'
+
+let redis: RedisServer
+let as: LocalAs
+let one: SpawnedApp
+let two: SpawnedApp
+
+beforeAll(async () => {
+  redis = await startRedis()
+  as = await startLocalAs({ ttl: { AccessToken: 2 } })
+  const env = {
+    ISSUER_URL: as.issuer,
+    CLIENT_ID: localClients.webBasic.clientId,
+    CLIENT_SECRET: localClients.webBasic.clientSecret!,
+    SESSION_SECRET: 'redis-test-session-secret-0123456789abcdef',
+    REDIS_URL: redis.url,
+  }
+  one = await startWebApp(env)
+  two = await startWebApp(env)
+})
+afterAll(async () => {
+  await one?.stop()
+  await two?.stop()
+  await as?.close()
+  await redis?.stop()
+})
+
+describe('examples/web-app with REDIS_URL', () => {
+  it('two instances share sessions; simultaneous forced refreshes through both make one grant', async () => {
+    const agent = new Agent(one.url)
+    await agent.login()
+    const me = await agent.json('/me', two.url)
+    expect(me.status).toBe(200)
+    expect(me.body.sub).toBe('demo-user-1')
+    const csrf = /name="csrf" value="([^"]+)"/.exec(
+      await (await agent.request('/profile', { via: two.url })).text(),
+    )?.[1]
+    expect(csrf).toBeDefined()
+    as.resetCounts()
+    // Forced refreshes at once through both instances: the first wins, the others find its result.
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        agent.request('/refresh-token', {
+          method: 'POST',
+          body: new URLSearchParams({ csrf: csrf! }),
+          via: i % 2 ? two.url : one.url,
+        }),
+      ),
+    )
+    expect(results.map((r) => r.status)).toEqual(Array(6).fill(303))
+    expect(as.grantCount('refresh_token')).toBe(1)
+    expect(as.events.filter((e) => e.name === 'grant.error')).toEqual([])
+  })
+
+  it('Redis down: 503, no crash; back when Redis returns', async () => {
+    const agent = new Agent(one.url)
+    await agent.login()
+    await redis.stop()
+    try {
+      const down = await agent.json('/me')
+      expect(down.status).toBe(503)
+      const page = await agent.request('/')
+      expect(page.status).toBe(503)
+      expect(await page.text()).toContain('Service unavailable')
+    } finally {
+      await redis.start()
+    }
+    const deadline = Date.now() + 10_000
+    let status = 503
+    while (status === 503 && Date.now() < deadline) {
+      await sleep(100)
+      status = (await agent.json('/me')).status
+    }
+    expect(status).toBe(401) // no persistence: the session is gone, the app is back
+    expect((await new Agent(two.url).login()).status).toBe(302)
+  })
+
+  it('an unreachable REDIS_URL stops the app at start, naming it', async () => {
+    const { code, stderr } = await runWebAppExpectingExit({
+      ISSUER_URL: as.issuer,
+      CLIENT_ID: 'x',
+      CLIENT_SECRET: 'y',
+      PORT: '0',
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    })
+    expect(code).not.toBe(0)
+    expect(stderr).toContain('REDIS_URL')
+  })
+})
