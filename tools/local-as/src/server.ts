@@ -115,266 +115,300 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
       resolve()
     })
   })
-  const { port } = server.address() as AddressInfo
-  const hostForUrl = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
-  const url = new URL(`http://${hostForUrl}:${port}`)
-  const issuer = resolved.issuer ?? url.origin
+  try {
+    const { port } = server.address() as AddressInfo
+    const hostForUrl = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
+    const url = new URL(`http://${hostForUrl}:${port}`)
+    const issuer = resolved.issuer ?? url.origin
 
-  const introspectors = new Set<string>([localClients.apiIntrospector.clientId])
-  const mayIntrospect = (clientId: string, tokenClientId: unknown) =>
-    introspectors.has(clientId) || clientId === tokenClientId
+    const introspectors = new Set<string>([localClients.apiIntrospector.clientId])
+    const mayIntrospect = (clientId: string, tokenClientId: unknown) =>
+      introspectors.has(clientId) || clientId === tokenClientId
 
-  const usersBySub = new Map(resolved.users.map((u) => [u.claims.sub, u]))
-  const offline = createOfflineAccessTracker({
-    authorization: routes.authorization,
-    par: routes.pushed_authorization_request,
-  })
+    const usersBySub = new Map(resolved.users.map((u) => [u.claims.sub, u]))
+    const offline = createOfflineAccessTracker({
+      authorization: routes.authorization,
+      par: routes.pushed_authorization_request,
+    })
 
-  const configuration: Configuration = {
-    clients: [...builtInClientMetadata(), ...resolved.clients.map(withOpenidScopeOnly)],
-    jwks: { keys: privateJwks as NonNullable<Configuration['jwks']>['keys'] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
-    routes,
-    // OpenID scopes only: API scopes (read:messages, ...) belong to the resource servers.
-    scopes: [...openidScopes],
-    claims: {
-      openid: ['sub'],
-      profile: [
-        'name',
-        'given_name',
-        'family_name',
-        'middle_name',
-        'nickname',
-        'preferred_username',
-        'profile',
-        'picture',
-        'website',
-        'gender',
-        'birthdate',
-        'zoneinfo',
-        'locale',
-        'updated_at',
-      ],
-      email: ['email', 'email_verified'],
-      address: ['address'],
-      phone: ['phone_number', 'phone_number_verified'],
-    },
-    conformIdTokenClaims: false,
-    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
-    ttl: { ...resolved.ttl },
-    rotateRefreshToken: () => resolved.rotateRefreshToken,
-    issueRefreshToken: async (ctx, client, code) => {
-      if (!client.grantTypeAllowed('refresh_token')) return false
-      if (code.scopes.has('offline_access')) return true
-      if (code.kind !== 'AuthorizationCode' || !code.jti || !offline.codeWantsOffline(code.jti)) {
-        return false
-      }
-      const grant = ctx.oidc.entities.Grant
-      return grant?.getOIDCScope().split(' ').includes('offline_access') === true
-    },
-    expiresWithSession: async (ctx, code) => {
-      if (code.scopes.has('offline_access')) return false
-      if (code.kind === 'AuthorizationCode' && code.jti && offline.codeWantsOffline(code.jti)) {
+    const configuration: Configuration = {
+      clients: [...builtInClientMetadata(), ...resolved.clients.map(withOpenidScopeOnly)],
+      jwks: { keys: privateJwks as NonNullable<Configuration['jwks']>['keys'] },
+      cookies: { keys: [randomBytes(32).toString('base64url')] },
+      routes,
+      // OpenID scopes only: API scopes (read:messages, ...) belong to the resource servers.
+      scopes: [...openidScopes],
+      claims: {
+        openid: ['sub'],
+        profile: [
+          'name',
+          'given_name',
+          'family_name',
+          'middle_name',
+          'nickname',
+          'preferred_username',
+          'profile',
+          'picture',
+          'website',
+          'gender',
+          'birthdate',
+          'zoneinfo',
+          'locale',
+          'updated_at',
+        ],
+        email: ['email', 'email_verified'],
+        address: ['address'],
+        phone: ['phone_number', 'phone_number_verified'],
+      },
+      conformIdTokenClaims: false,
+      pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+      ttl: { ...resolved.ttl },
+      rotateRefreshToken: () => resolved.rotateRefreshToken,
+      issueRefreshToken: async (ctx, client, code) => {
+        if (!client.grantTypeAllowed('refresh_token')) return false
+        if (code.scopes.has('offline_access')) return true
+        if (code.kind !== 'AuthorizationCode' || !code.jti || !offline.codeWantsOffline(code.jti)) {
+          return false
+        }
         const grant = ctx.oidc.entities.Grant
-        if (grant?.getOIDCScope().split(' ').includes('offline_access')) return false
-      }
-      return true
-    },
-    findAccount: (_ctx, sub) => {
-      const user = usersBySub.get(sub)
-      if (user === undefined) return undefined
-      return {
-        accountId: sub,
-        claims: () => ({ ...user.claims }),
-      }
-    },
-    interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
-    fetch: (input, init) => {
-      // Local tests post back-channel logout tokens to loopback apps: skip the SSRF dispatcher.
-      const { dispatcher, ...rest } = init as RequestInit & { dispatcher?: unknown }
-      void dispatcher
-      return globalThis.fetch(input, rest)
-    },
-    renderError: (ctx, out) => {
-      ctx.type = 'html'
-      ctx.body = errorPage({
-        error: String(out.error),
-        ...(out.error_description ? { description: String(out.error_description) } : {}),
-      })
-    },
-    features: {
-      devInteractions: { enabled: false },
-      userinfo: { enabled: true },
-      claimsParameter: { enabled: true },
-      pushedAuthorizationRequests: { enabled: true },
-      dPoP: { enabled: true },
-      revocation: { enabled: true, allowedPolicy: async () => true },
-      introspection: {
-        enabled: true,
-        allowedPolicy: async (_ctx, client, token) =>
-          mayIntrospect(client.clientId, (token as { clientId?: string }).clientId),
+        return grant?.getOIDCScope().split(' ').includes('offline_access') === true
       },
-      backchannelLogout: { enabled: true },
-      rpInitiatedLogout: {
-        enabled: true,
-        logoutSource: (ctx, form) => {
-          ctx.type = 'html'
-          ctx.body = logoutPage({
-            form,
-            host: ctx.host,
-            autoSubmit: ctx.oidc.entities.IdTokenHint !== undefined,
-          })
-        },
-        postLogoutSuccessSource: (ctx) => {
-          ctx.type = 'html'
-          ctx.body = loggedOutPage()
-        },
+      expiresWithSession: async (ctx, code) => {
+        if (code.scopes.has('offline_access')) return false
+        if (code.kind === 'AuthorizationCode' && code.jti && offline.codeWantsOffline(code.jti)) {
+          const grant = ctx.oidc.entities.Grant
+          if (grant?.getOIDCScope().split(' ').includes('offline_access')) return false
+        }
+        return true
       },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: (_ctx, _client, oneOf) => (oneOf?.length === 1 ? oneOf[0] : undefined),
-        useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
-          const api = resolved.resourceServers[resource]
-          if (api === undefined) throw new errors.InvalidTarget()
-          return {
-            audience: resource,
-            scope: api.scope,
-            accessTokenFormat: api.accessTokenFormat,
-            accessTokenTTL: api.accessTokenTTL ?? resolved.ttl.AccessToken,
-            ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
-          }
-        },
+      findAccount: (_ctx, sub) => {
+        const user = usersBySub.get(sub)
+        if (user === undefined) return undefined
+        return {
+          accountId: sub,
+          claims: () => ({ ...user.claims }),
+        }
       },
-    },
-  }
-
-  const provider = new ProviderClass(issuer, configuration)
-  if (resolved.loopbackRedirectAnyPort) allowLoopbackAnyPort(provider)
-
-  const counts = new Map<string, number>()
-  const events: LocalAsEvent[] = []
-  const record = (event: Omit<LocalAsEvent, 'at'>) => events.push({ ...event, at: Date.now() })
-
-  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    const grantType = String(ctx.oidc.params?.grant_type ?? '')
-    counts.set(grantType, (counts.get(grantType) ?? 0) + 1)
-    record({
-      name: 'grant.success',
-      grantType,
-      ...(ctx.oidc.client ? { clientId: ctx.oidc.client.clientId } : {}),
-      ...grantFromContext(ctx),
-    })
-  })
-  provider.on(
-    'grant.error',
-    (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) => {
-      record({
-        name: 'grant.error',
-        grantType: String(ctx.oidc.params?.grant_type ?? ''),
-        ...(ctx.oidc.client ? { clientId: ctx.oidc.client.clientId } : {}),
-        ...(err.error ? { error: err.error } : {}),
-        ...(err.error_description ? { errorDescription: err.error_description } : {}),
-      })
-    },
-  )
-  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
-    record({
-      name: 'grant.revoked',
-      grantId,
-      ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
-    })
-  })
-  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
-    record({
-      name: 'end_session.success',
-      ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
-    })
-  })
-  provider.on('backchannel.success', (_ctx, client, accountId, sid) => {
-    record({ name: 'backchannel.success', clientId: client.clientId, accountId, sid })
-  })
-  provider.on('backchannel.error', (_ctx, err: { message?: string }, client, accountId, sid) => {
-    record({
-      name: 'backchannel.error',
-      clientId: client.clientId,
-      accountId,
-      sid,
-      error: 'backchannel_error',
-      ...(err?.message ? { errorDescription: err.message } : {}),
-    })
-  })
-  const on = provider.on.bind(provider) as (
-    name: string,
-    listener: (
-      ctx: KoaContextWithOIDC,
-      err: { error?: string; error_description?: string },
-    ) => void,
-  ) => void
-  for (const name of [
-    'authorization.error',
-    'end_session.error',
-    'revocation.error',
-    'introspection.error',
-  ]) {
-    on(name, (ctx, err) => {
-      record({
-        name,
-        ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
-        ...(err?.error ? { error: err.error } : {}),
-        ...(err?.error_description ? { errorDescription: err.error_description } : {}),
-      })
-    })
-  }
-  provider.on('server_error', (_ctx: unknown, err: { message?: string }) => {
-    record({ name: 'server_error', error: 'server_error', errorDescription: String(err?.message) })
-    resolved.logger.error?.('oidc-provider server_error', err)
-  })
-  // Koa prints unhandled middleware errors with console.error unless someone listens.
-  ;(provider as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => {
-    resolved.logger.error?.('local AS request failed', err)
-  })
-
-  provider.use(jwtIntrospection({ path: routes.introspection, issuer, publicJwks, mayIntrospect }))
-  provider.use(offline.middleware)
-  provider.use(interactionRoutes(provider, resolved, offline))
-
-  const handle = provider.callback()
-  server.on('request', (req, res) => {
-    void handle(req, res)
-  })
-
-  let closed: Promise<void> | undefined
-  return {
-    issuer,
-    url,
-    provider,
-    signingKeys: Object.freeze({ keys: Object.freeze(publicJwks) }),
-    events,
-    async addClient(metadata) {
-      const Client = provider.Client as unknown as {
-        validate(metadata: ClientMetadata): Promise<void>
-        adapter: { upsert(id: string, payload: unknown, expiresIn?: number): Promise<void> }
-      }
-      const payload = withOpenidScopeOnly(metadata)
-      await Client.validate(payload)
-      await Client.adapter.upsert(payload.client_id, { ...payload })
-    },
-    grantCount: (grantType) => counts.get(grantType) ?? 0,
-    resetCounts() {
-      counts.clear()
-      events.length = 0
-    },
-    close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => {
-          release()
-          if (err) reject(err)
-          else resolve()
+      interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
+      fetch: (input, init) => {
+        // Local tests post back-channel logout tokens to loopback apps: skip the SSRF dispatcher.
+        const { dispatcher, ...rest } = init as RequestInit & { dispatcher?: unknown }
+        void dispatcher
+        return globalThis.fetch(input, rest)
+      },
+      renderError: (ctx, out) => {
+        ctx.type = 'html'
+        ctx.body = errorPage({
+          error: String(out.error),
+          ...(out.error_description ? { description: String(out.error_description) } : {}),
         })
-        server.closeAllConnections()
+      },
+      features: {
+        devInteractions: { enabled: false },
+        userinfo: { enabled: true },
+        claimsParameter: { enabled: true },
+        pushedAuthorizationRequests: { enabled: true },
+        dPoP: { enabled: true },
+        revocation: { enabled: true, allowedPolicy: async () => true },
+        introspection: {
+          enabled: true,
+          allowedPolicy: async (_ctx, client, token) =>
+            mayIntrospect(client.clientId, (token as { clientId?: string }).clientId),
+        },
+        backchannelLogout: { enabled: true },
+        rpInitiatedLogout: {
+          enabled: true,
+          logoutSource: (ctx, form) => {
+            ctx.type = 'html'
+            ctx.body = logoutPage({
+              form,
+              host: ctx.host,
+              autoSubmit: ctx.oidc.entities.IdTokenHint !== undefined,
+            })
+          },
+          postLogoutSuccessSource: (ctx) => {
+            ctx.type = 'html'
+            ctx.body = loggedOutPage()
+          },
+        },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: (_ctx, _client, oneOf) => (oneOf?.length === 1 ? oneOf[0] : undefined),
+          useGrantedResource: () => true,
+          getResourceServerInfo: (_ctx, resource) => {
+            const api = resolved.resourceServers[resource]
+            if (api === undefined) throw new errors.InvalidTarget()
+            return {
+              audience: resource,
+              scope: api.scope,
+              accessTokenFormat: api.accessTokenFormat,
+              accessTokenTTL: api.accessTokenTTL ?? resolved.ttl.AccessToken,
+              ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+            }
+          },
+        },
+      },
+    }
+
+    const provider = new ProviderClass(issuer, configuration)
+    if (resolved.loopbackRedirectAnyPort) allowLoopbackAnyPort(provider)
+    await validateClients(provider, resolved.clients)
+
+    const counts = new Map<string, number>()
+    const events: LocalAsEvent[] = []
+    const record = (event: Omit<LocalAsEvent, 'at'>) => events.push({ ...event, at: Date.now() })
+
+    provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+      const grantType = String(ctx.oidc.params?.grant_type ?? '')
+      counts.set(grantType, (counts.get(grantType) ?? 0) + 1)
+      record({
+        name: 'grant.success',
+        grantType,
+        ...(ctx.oidc.client ? { clientId: ctx.oidc.client.clientId } : {}),
+        ...grantFromContext(ctx),
       })
-      return closed
-    },
+    })
+    provider.on(
+      'grant.error',
+      (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) => {
+        record({
+          name: 'grant.error',
+          grantType: String(ctx.oidc.params?.grant_type ?? ''),
+          ...(ctx.oidc.client ? { clientId: ctx.oidc.client.clientId } : {}),
+          ...(err.error ? { error: err.error } : {}),
+          ...(err.error_description ? { errorDescription: err.error_description } : {}),
+        })
+      },
+    )
+    provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+      record({
+        name: 'grant.revoked',
+        grantId,
+        ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
+      })
+    })
+    provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+      record({
+        name: 'end_session.success',
+        ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
+      })
+    })
+    provider.on('backchannel.success', (_ctx, client, accountId, sid) => {
+      record({ name: 'backchannel.success', clientId: client.clientId, accountId, sid })
+    })
+    provider.on('backchannel.error', (_ctx, err: { message?: string }, client, accountId, sid) => {
+      record({
+        name: 'backchannel.error',
+        clientId: client.clientId,
+        accountId,
+        sid,
+        error: 'backchannel_error',
+        ...(err?.message ? { errorDescription: err.message } : {}),
+      })
+    })
+    const on = provider.on.bind(provider) as (
+      name: string,
+      listener: (
+        ctx: KoaContextWithOIDC,
+        err: { error?: string; error_description?: string },
+      ) => void,
+    ) => void
+    for (const name of [
+      'authorization.error',
+      'end_session.error',
+      'revocation.error',
+      'introspection.error',
+    ]) {
+      on(name, (ctx, err) => {
+        record({
+          name,
+          ...(ctx.oidc?.client ? { clientId: ctx.oidc.client.clientId } : {}),
+          ...(err?.error ? { error: err.error } : {}),
+          ...(err?.error_description ? { errorDescription: err.error_description } : {}),
+        })
+      })
+    }
+    provider.on('server_error', (_ctx: unknown, err: { message?: string }) => {
+      record({
+        name: 'server_error',
+        error: 'server_error',
+        errorDescription: String(err?.message),
+      })
+      resolved.logger.error?.('oidc-provider server_error', err)
+    })
+    // Koa prints unhandled middleware errors with console.error unless someone listens.
+    ;(provider as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => {
+      resolved.logger.error?.('local AS request failed', err)
+    })
+
+    provider.use(
+      jwtIntrospection({ path: routes.introspection, issuer, publicJwks, mayIntrospect }),
+    )
+    provider.use(offline.middleware)
+    provider.use(interactionRoutes(provider, resolved, offline))
+
+    const handle = provider.callback()
+    server.on('request', (req, res) => {
+      void handle(req, res)
+    })
+
+    let closed: Promise<void> | undefined
+    return {
+      issuer,
+      url,
+      provider,
+      signingKeys: Object.freeze({ keys: Object.freeze(publicJwks) }),
+      events,
+      async addClient(metadata) {
+        const Client = provider.Client as unknown as {
+          validate(metadata: ClientMetadata): Promise<void>
+          adapter: { upsert(id: string, payload: unknown, expiresIn?: number): Promise<void> }
+        }
+        const payload = withOpenidScopeOnly(metadata)
+        await Client.validate(payload)
+        await Client.adapter.upsert(payload.client_id, { ...payload })
+      },
+      grantCount: (grantType) => counts.get(grantType) ?? 0,
+      resetCounts() {
+        counts.clear()
+        events.length = 0
+      },
+      close() {
+        closed ??= new Promise<void>((resolve, reject) => {
+          server.close((err) => {
+            release()
+            if (err) reject(err)
+            else resolve()
+          })
+          server.closeAllConnections()
+        })
+        return closed
+      },
+    }
+  } catch (err) {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    throw err
+  }
+}
+
+/** Static clients are checked lazily by oidc-provider: check the extra ones now, by index. */
+async function validateClients(
+  provider: Provider,
+  clients: readonly ClientMetadata[],
+): Promise<void> {
+  const Client = provider.Client as unknown as {
+    validate(metadata: ClientMetadata): Promise<void>
+  }
+  for (const [index, metadata] of clients.entries()) {
+    try {
+      await Client.validate(withOpenidScopeOnly(metadata))
+    } catch (err) {
+      const detail = (err as { error_description?: unknown }).error_description
+      throw new TypeError(
+        `"clients[${index}]" is not valid client metadata${typeof detail === 'string' ? `: ${detail}` : ''}`,
+        { cause: err },
+      )
+    }
   }
 }

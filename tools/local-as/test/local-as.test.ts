@@ -365,6 +365,11 @@ describe('startLocalAs options', () => {
   it('rejects invalid options with a TypeError naming the option', async () => {
     await expect(startLocalAs({ port: -1 })).rejects.toThrow('"port"')
     await expect(startLocalAs({ ttl: { AccessToken: 0 } })).rejects.toThrow('"ttl.AccessToken"')
+    await expect(
+      startLocalAs({
+        clients: [{ client_id: 'bad', client_secret: 'x', redirect_uris: ['not a url'] }],
+      }),
+    ).rejects.toThrow('"clients[0]"')
   })
 
   it('closes cleanly and frees its port', async () => {
