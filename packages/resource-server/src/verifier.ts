@@ -197,9 +197,8 @@ async function verifyOpaque(state: VerifierState, token: string): Promise<Verifi
   return toVerified(auth, undefined, staleAt, times)
 }
 
-function validate(state: VerifierState, token: string): Promise<Verified> {
+function validate(state: VerifierState, token: string, jwt: boolean): Promise<Verified> {
   const { options } = state
-  const jwt = isCompactJws(token)
   if (state.introspector === undefined) {
     if (!jwt) return Promise.reject(new ResourceServerError('ERR_TOKEN_MALFORMED'))
     return verifyJwt(state, token)
@@ -213,10 +212,10 @@ function validate(state: VerifierState, token: string): Promise<Verified> {
 }
 
 /** One verification per token at a time; the result is cached until the token's `exp`. */
-function validateOnce(state: VerifierState, token: string): Promise<Verified> {
+function validateOnce(state: VerifierState, token: string, jws: boolean): Promise<Verified> {
   const running = state.inflight.get(token)
   if (running !== undefined) return running
-  const promise = validate(state, token).then(
+  const promise = validate(state, token, jws).then(
     (verified) => {
       state.inflight.delete(token)
       state.cache?.set(cacheKey(token), verified)
@@ -274,8 +273,10 @@ async function verifyRequest(
 ): Promise<AuthInfo> {
   let verified = lookup(state, token)
   if (verified === undefined) {
-    if (!B64TOKEN.test(token)) throw malformedToken()
-    verified = await validateOnce(state, token)
+    // A compact JWS is a b64token too: one scan of the token for the common case.
+    const jws = isCompactJws(token)
+    if (!jws && !B64TOKEN.test(token)) throw malformedToken()
+    verified = await validateOnce(state, token, jws)
   }
   if (verified.jkt !== undefined) {
     if (scheme !== 'DPoP')

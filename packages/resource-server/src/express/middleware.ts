@@ -8,7 +8,6 @@ import { resolveRequirements, type Requirements, type VerifierOptions } from '..
 import { createVerifier, getFastPath, type Verifier } from '../verifier.js'
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** The verified access token, set by `requireAuth()`. */
