@@ -1,15 +1,30 @@
 import { startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { claimCheck, claimEquals, claimIncludes, requiresAuth } from '@codegrant/express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, startTestApp, type TestApp } from './express-harness.js'
+import { Agent, authOf, startTestApp, type TestApp } from './express-harness.js'
 
 let as: LocalAs
 let app: TestApp
+// When set, /login requests wait here (after express-session loaded the session) until `size`
+// of them have arrived: they then all hold the same loaded copy.
+let barrier: { size: number; waiting: Array<() => void> } | undefined
 
 beforeAll(async () => {
   as = await startLocalAs()
   app = await startTestApp({
     as,
+    before: (a) => {
+      a.get('/login', async (_req, _res, next) => {
+        const b = barrier
+        if (b !== undefined) {
+          await new Promise<void>((resolve) => {
+            b.waiting.push(resolve)
+            if (b.waiting.length >= b.size) for (const go of b.waiting) go()
+          })
+        }
+        next()
+      })
+    },
     routes: (a) => {
       a.get('/verified', claimEquals('email_verified', true), (_req, res) => void res.send('ok'))
       a.get('/admins', claimIncludes('groups', 'admin'), (_req, res) => void res.send('ok'))
@@ -19,6 +34,13 @@ beforeAll(async () => {
         (_req, res) => void res.send('ok'),
       )
       a.post('/action', requiresAuth(), (_req, res) => void res.send('ok'))
+      a.get('/userinfo', requiresAuth(), async (req, res, next) => {
+        try {
+          res.json(await authOf(req).fetchUserInfo())
+        } catch (err) {
+          next(err)
+        }
+      })
     },
   })
 })
@@ -78,6 +100,33 @@ describe('login', () => {
     expect(second.status).toBe(302)
     expect(second.location).toBe('/two')
     expect((await agent.json('/me')).status).toBe(200)
+  })
+
+  it('keeps logins started concurrently in one session (no lost transaction)', async () => {
+    const agent = new Agent(app.url)
+    const first = await agent.startLogin('/first')
+    const [second, third] = await Promise.all([
+      agent.startLogin('/second'),
+      agent.startLogin('/third'),
+    ])
+    for (const [url, target] of [
+      [third, '/third'],
+      [first, '/first'],
+      [second, '/second'],
+    ] as const) {
+      const callback = await agent.finishLogin(url)
+      expect(callback.status).toBe(302)
+      expect(callback.location).toBe(target)
+    }
+  })
+
+  it('fetchUserInfo returns the UserInfo of the logged-in user', async () => {
+    const agent = new Agent(app.url)
+    await agent.login()
+    const res = await agent.json('/userinfo')
+    expect(res.status).toBe(200)
+    expect(res.body.sub).toBe('demo-user-1')
+    expect(res.body.email).toBe('demo@example.com')
   })
 
   it('consumes a transaction exactly once (replayed callback refused)', async () => {

@@ -1,7 +1,6 @@
 import type { RequestAuth } from './request-auth.js'
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** Set by `auth()` from `@codegrant/express`: the login state of the session. */

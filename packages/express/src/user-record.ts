@@ -21,16 +21,35 @@ export function sealUser(
   return user
 }
 
-/** Decrypts the token set of a record; `undefined` when no configured secret opens it. */
+const CACHE_MAX = 500
+const caches = new WeakMap<TokenCipher, Map<string, TokenSet>>()
+
+/**
+ * Decrypts the token set of a record; `undefined` when no configured secret opens it.
+ * Recently opened records are kept (by ciphertext, bounded) so the hot path of an authenticated
+ * request does not pay for AES-GCM and JSON parsing on every request. The result is frozen.
+ */
 export function openTokens(cipher: TokenCipher, user: UserRecord): TokenSet | undefined {
+  let cache = caches.get(cipher)
+  if (cache === undefined) caches.set(cipher, (cache = new Map()))
+  const hit = cache.get(user.tok)
+  if (hit !== undefined) return hit
   const json = cipher.decrypt(user.tok)
   if (json === undefined) return undefined
+  let tokens: TokenSet
   try {
-    const tokens = JSON.parse(json) as TokenSet
-    return typeof tokens.access_token === 'string' ? tokens : undefined
+    tokens = JSON.parse(json) as TokenSet
   } catch {
     return undefined
   }
+  if (typeof tokens?.access_token !== 'string') return undefined
+  Object.freeze(tokens)
+  if (cache.size >= CACHE_MAX) {
+    const oldest = cache.keys().next()
+    if (oldest.done !== true) cache.delete(oldest.value)
+  }
+  cache.set(user.tok, tokens)
+  return tokens
 }
 
 /**

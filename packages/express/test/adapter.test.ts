@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { auth, AuthError, requiresAuth, type AuthOptions, type RequestAuth } from '../src/index.js'
 
 vi.mock('@codegrant/core', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('@codegrant/core')>()
+  const actual = await importOriginal<typeof core>()
   return {
     ...actual,
     createAuthorizationRequest: vi.fn(),
