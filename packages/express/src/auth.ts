@@ -6,7 +6,7 @@ import { AuthError } from './errors.js'
 import { loginHandler } from './login.js'
 import { logoutHandler } from './logout.js'
 import { resolveOptions, type AuthOptions } from './options.js'
-import { createRequestAuth } from './request-auth.js'
+import { createRequestAuth, type RequestAuth } from './request-auth.js'
 import { nowSeconds, readSection, type SessionLike } from './session-data.js'
 import { regenerateSession } from './session-ops.js'
 
@@ -22,7 +22,7 @@ const SESSION_REQUIRED =
  * ```ts
  * app.use(session({ secret, resave: false, saveUninitialized: false, cookie: { sameSite: 'lax', secure: true } }))
  * app.use(auth({ client: () => createClient({ ... }), secret: process.env.TOKEN_SECRET }))
- * app.get('/profile', requiresAuth(), (req, res) => res.json(req.auth.user))
+ * app.get('/profile', requiresAuth(), (req, res) => res.json(getAuth(req).user))
  * ```
  *
  * @throws TypeError for an invalid option, naming it.
@@ -46,7 +46,7 @@ export function auth(options: AuthOptions): Router {
     ctx.sawSession = true
     storeOps(ctx, req)
     attachContext(req, ctx, req.baseUrl)
-    req.auth = createRequestAuth(req, ctx)
+    ;(req as unknown as { auth: RequestAuth }).auth = createRequestAuth(req, ctx)
     if (config.absoluteDuration !== false) {
       const user = readSection(req.session as unknown as SessionLike, config.sessionKey)?.user
       if (user !== undefined && nowSeconds() - user.login > config.absoluteDuration) {

@@ -1,11 +1,11 @@
-import './types.js'
-
 export { auth } from './auth.js'
 export type { AuthLogger, AuthOptions, AuthRoutes } from './options.js'
 export { AuthError, isAuthError } from './errors.js'
 export type { AuthErrorCode } from './errors.js'
 export { claimCheck, claimEquals, claimIncludes, requiresAuth } from './requires-auth.js'
 export type { ClaimPredicate, RequiresAuthOptions } from './requires-auth.js'
+export { getAuth } from './get-auth.js'
+export type { AuthRequest } from './get-auth.js'
 export type { GetAccessTokenOptions, RequestAuth } from './request-auth.js'
 export { createMemoryLock } from './lock.js'
 export type { ReleaseLock, SessionLock } from './lock.js'

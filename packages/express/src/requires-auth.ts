@@ -2,6 +2,7 @@ import type { IdTokenClaims } from '@codegrant/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { contextOf } from './context.js'
 import { AuthError } from './errors.js'
+import type { AuthRequest } from './get-auth.js'
 import { startLogin } from './login.js'
 import { safeReturnTo } from './return-to.js'
 import { nowSeconds } from './session-data.js'
@@ -67,7 +68,7 @@ function forbidden(req: Request, res: Response, next: NextFunction): void {
 /** A guard: runs `check` for a logged-in user (401 / login redirect otherwise). */
 function guard(check?: ClaimPredicate): RequestHandler {
   return (req, res, next) => {
-    const auth = req.auth
+    const auth = (req as Partial<AuthRequest>).auth
     if (auth === undefined) return next(misuse())
     const user = auth.user
     if (user === undefined) return unauthenticated(req, res, next)
@@ -132,7 +133,7 @@ export function requiresAuth(options: RequiresAuthOptions = {}): RequestHandler 
   return (req, res, next) => {
     base(req, res, (err?: unknown) => {
       if (err !== undefined) return next(err)
-      const user = req.auth?.user
+      const user = (req as Partial<AuthRequest>).auth?.user
       const context = contextOf(req)
       if (user === undefined || context === undefined) return next(misuse())
       if (satisfied(user)) return next()

@@ -1,0 +1,19 @@
+import type { Request } from 'express'
+import { AuthError } from './errors.js'
+import type { RequestAuth } from './request-auth.js'
+
+/** An Express request that went through `auth()`: `req.auth` is set. */
+export type AuthRequest = Request & { auth: RequestAuth }
+
+/**
+ * `req.auth`, typed, for code that does not import `@codegrant/express/global`.
+ *
+ * @throws AuthError `ERR_SESSION_REQUIRED` when the request did not go through `auth()`.
+ */
+export function getAuth(req: Request): RequestAuth {
+  const value = (req as Partial<AuthRequest>).auth
+  if (value === undefined || typeof value.getAccessToken !== 'function') {
+    throw new AuthError('ERR_SESSION_REQUIRED', 'auth() must be mounted before this handler')
+  }
+  return value
+}
