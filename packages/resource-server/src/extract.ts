@@ -39,6 +39,12 @@ function hasScheme(value: string, scheme: string): boolean {
   return true
 }
 
+/** `Bearer` or `DPoP` with nothing after it (Node trims the trailing space of `Bearer `). */
+function isBareScheme(value: string): boolean {
+  const lower = value.length === 6 || value.length === 4 ? value.toLowerCase() : ''
+  return lower === 'bearer' || lower === 'dpop'
+}
+
 function tooLarge(): ResourceServerError {
   return new ResourceServerError('ERR_TOKEN_MALFORMED', {
     description: 'The access token is too large',
@@ -84,7 +90,7 @@ export function extractToken(req: VerifyRequest, options: ResolvedOptions): Extr
     else if (hasScheme(header, 'dpop')) {
       start = 5
       scheme = 'DPoP'
-    }
+    } else if (isBareScheme(header)) throw invalidRequest('The Authorization header is malformed')
     if (start !== -1) {
       if (header.length - start > options.maxTokenLength + 16) throw tooLarge()
       while (header.charCodeAt(start) === 32) start++

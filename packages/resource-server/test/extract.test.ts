@@ -39,9 +39,10 @@ describe('extractToken', () => {
   })
 
   it('refuses an empty token', () => {
-    expect(code(() => extractToken({ headers: { authorization: 'Bearer ' } }, options()))).toBe(
-      'ERR_INVALID_REQUEST',
-    )
+    for (const authorization of ['Bearer ', 'Bearer', 'bearer', 'DPoP', 'Bearer    '])
+      expect(code(() => extractToken({ headers: { authorization } }, options()))).toBe(
+        'ERR_INVALID_REQUEST',
+      )
   })
 
   it('the verifier refuses tokens outside the b64token syntax before any fetch', async () => {
