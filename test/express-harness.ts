@@ -43,6 +43,8 @@ export interface TestAppOptions {
   /** Another registered client (default: web-basic). */
   clientId?: string
   clientSecret?: string
+  /** Host name of the app's URL (it listens on 127.0.0.1). @default '127.0.0.1' */
+  publicHost?: string
 }
 
 /** Starts an app: session, auth(), `/me`, `/token`, `/profile`, and an error handler that answers JSON. */
@@ -109,7 +111,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  url = `http://${options.publicHost ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`
   return {
     url,
     app,

@@ -1,4 +1,5 @@
 import { handleCallback, isCodegrantError, type Client, type CodegrantError } from '@codegrant/core'
+import { randomBytes } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
 import { asUnavailable } from './as-error.js'
 import type { AuthContext } from './context.js'
@@ -67,10 +68,49 @@ export function loginError(err: unknown): AuthError {
   }
 }
 
+/** Marks the second, same-site submission of a form_post response. */
+const RESUBMIT = 'codegrant_resubmit'
+
+function resubmit(req: Request, res: Response): void {
+  const nonce = randomBytes(16).toString('base64')
+  const fields = Object.entries((req.body ?? {}) as Record<string, unknown>)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .map(
+      ([name, value]) =>
+        `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`,
+    )
+    .join('')
+  res
+    .status(200)
+    .set({
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+      'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+    })
+    .type('html')
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8"><title>Signing in…</title></head><body>` +
+        `<form method="post" action="${escapeHtml(req.originalUrl)}">${fields}` +
+        `<input type="hidden" name="${RESUBMIT}" value="1"><noscript><button type="submit">Continue</button></noscript></form>` +
+        `<script nonce="${nonce}">document.forms[0].submit()</script></body></html>`,
+    )
+}
+
+function escapeHtml(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;')
+}
+
 function callbackInput(client: Client, req: Request): URL | { body: Record<string, unknown> } {
   if (req.method === 'POST') {
     // Core refuses a parameter given twice or not a string.
-    return { body: { ...((req.body ?? {}) as Record<string, unknown>) } }
+    const body = { ...((req.body ?? {}) as Record<string, unknown>) }
+    delete body[RESUBMIT]
+    return { body }
   }
   // The registered redirect_uri plus the query as received: right behind proxies too.
   const url = new URL(client.redirectUri)
@@ -97,6 +137,12 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
   const tx = section?.tx
   const entry = tx !== undefined && Object.hasOwn(tx, state) ? tx[state] : undefined
   if (section === undefined || tx === undefined || entry === undefined) {
+    if (req.method === 'POST' && (req.body as Record<string, unknown>)?.[RESUBMIT] === undefined) {
+      // form_post arrives as a cross-site POST, which does not carry a SameSite=Lax session
+      // cookie. Post the same form again from our own origin: that request carries it.
+      resubmit(req, res)
+      return
+    }
     throw new AuthError(
       'ERR_STATE_UNKNOWN',
       'Login failed: no login in progress matches this response (already completed, expired, or started in another browser)',
