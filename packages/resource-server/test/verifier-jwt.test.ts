@@ -1,5 +1,5 @@
 import { createHmac, createPublicKey } from 'node:crypto'
-import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createVerifier, ResourceServerError, type VerifierOptions } from '../src/index.js'
 import {
   AUDIENCE,
@@ -337,13 +337,18 @@ describe('createVerifier: JWT access tokens', () => {
 })
 
 describe('createVerifier: verified-token cache', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
   it('skips the signature for a known token but re-checks exp', async () => {
     const { verifier } = setup({ clockTolerance: 0 })
-    const token = await mint(rsa, { exp: now() + 2 })
+    const token = await mint(rsa, { exp: now() + 60 })
     const first = await verifier.verify(bearer(token))
     const second = await verifier.verify(bearer(token))
     expect(second).toBe(first)
-    await new Promise((resolve) => setTimeout(resolve, 2100))
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 61_000)
     expect((await rejection(verifier.verify(bearer(token)))).code).toBe('ERR_TOKEN_EXPIRED')
   })
 

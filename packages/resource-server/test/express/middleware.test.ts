@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import express from 'express'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createVerifier } from '../../src/index.js'
 import {
   authErrorHandler,
@@ -24,6 +24,7 @@ beforeAll(async () => {
   rsa = await makeKey('RS256', 'rsa-1')
 })
 afterEach(async () => {
+  vi.useRealTimers()
   await Promise.all(
     servers.splice(0).map((s) => new Promise((resolve) => s.close(() => resolve(undefined)))),
   )
@@ -97,14 +98,15 @@ describe('Express adapter', () => {
 
   it('serves a repeated token from the cache and still re-checks its expiry', async () => {
     const base = await app({ extra: { clockTolerance: 0 } })
-    const token = await mint(rsa, { exp: now() + 2 })
+    const token = await mint(rsa, { exp: now() + 60 })
     for (let i = 0; i < 3; i++) {
       const res = await fetch(`${base}/api/private`, {
         headers: { authorization: `Bearer ${token}` },
       })
       expect(res.status).toBe(200)
     }
-    await new Promise((resolve) => setTimeout(resolve, 2100))
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 61_000)
     const expired = await fetch(`${base}/api/private`, {
       headers: { authorization: `Bearer ${token}` },
     })
