@@ -13,11 +13,12 @@ let redis: RedisServer
 let as: LocalAs
 let one: SpawnedApp
 let two: SpawnedApp
+let env: Record<string, string>
 
 beforeAll(async () => {
   redis = await startRedis()
   as = await startLocalAs({ ttl: { AccessToken: 2 } })
-  const env = {
+  env = {
     ISSUER_URL: as.issuer,
     CLIENT_ID: localClients.webBasic.clientId,
     CLIENT_SECRET: localClients.webBasic.clientSecret!,
@@ -64,15 +65,21 @@ describe('examples/web-app with REDIS_URL', () => {
   it('Redis down: 503, no crash; back when Redis returns', async () => {
     const agent = new Agent(one.url)
     await agent.login()
+    // An instance that has not served any request before the outage.
+    const fresh = await startWebApp(env)
     await redis.stop()
     try {
       const down = await agent.json('/me')
       expect(down.status).toBe(503)
+      const freshDown = await agent.json('/me', fresh.url)
+      expect(freshDown.status).toBe(503)
+      expect(freshDown.body.error).toBe('ERR_STORE_UNAVAILABLE')
       const page = await agent.request('/')
       expect(page.status).toBe(503)
       expect(await page.text()).toContain('Service unavailable')
     } finally {
       await redis.start()
+      await fresh.stop()
     }
     const deadline = Date.now() + 10_000
     let status = 503

@@ -227,6 +227,13 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
               : status === 401
                 ? 'Please log in again'
                 : 'Login failed'
+    } else if (req.session === undefined && req.sessionStore !== undefined) {
+      // express-session could not load the session: the store (Redis) is down. auth() types
+      // these errors once it has seen the store; before the first request it cannot.
+      status = 503
+      code = 'ERR_STORE_UNAVAILABLE'
+      title = 'Service unavailable'
+      message = 'The session store is unavailable. Please try again shortly.'
     } else {
       deps.log(`error: ${err instanceof Error ? err.name : 'unknown error'}`)
     }
