@@ -44,7 +44,10 @@ describe('response_mode=form_post', () => {
     // What the browser sends cross-site: the form, without the session cookie.
     const first = await fetch(response.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'sec-fetch-site': 'cross-site',
+      },
       body: response.body.toString(),
       redirect: 'manual',
     })
@@ -65,11 +68,22 @@ describe('response_mode=form_post', () => {
   it('a re-posted form that still finds no login is refused (no loop)', async () => {
     const res = await fetch(`${app.url}/callback`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        'sec-fetch-site': 'cross-site',
+      },
       body: 'code=x&state=y&codegrant_resubmit=1',
     })
     expect(res.status).toBe(400)
     expect((await res.json()).code).toBe('ERR_STATE_UNKNOWN')
+    // Not a cross-site browser post (no Sec-Fetch-Site): refused at once.
+    const direct = await fetch(`${app.url}/callback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: 'code=x&state=y',
+    })
+    expect(direct.status).toBe(400)
   })
 })
 

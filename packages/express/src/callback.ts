@@ -137,7 +137,11 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
   const tx = section?.tx
   const entry = tx !== undefined && Object.hasOwn(tx, state) ? tx[state] : undefined
   if (section === undefined || tx === undefined || entry === undefined) {
-    if (req.method === 'POST' && (req.body as Record<string, unknown>)?.[RESUBMIT] === undefined) {
+    if (
+      req.method === 'POST' &&
+      req.get('sec-fetch-site') === 'cross-site' &&
+      (req.body as Record<string, unknown>)?.[RESUBMIT] === undefined
+    ) {
       // form_post arrives as a cross-site POST, which does not carry a SameSite=Lax session
       // cookie. Post the same form again from our own origin: that request carries it.
       resubmit(req, res)
