@@ -1,5 +1,5 @@
 import { createRedisLock, createRedisSessionIndex } from '@codegrant/express'
-import { startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { completeLogout, localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -29,10 +29,13 @@ async function redisClient(url: string): Promise<Redis> {
   return client
 }
 
-async function instance(): Promise<TestApp> {
+async function instance(clientId?: string): Promise<TestApp> {
   const client = await redisClient(redis.url)
   return startTestApp({
     as,
+    ...(clientId !== undefined
+      ? { clientId, clientSecret: `${clientId}-secret-for-local-tests-only` }
+      : {}),
     store: new RedisStore({ client }),
     auth: { lock: createRedisLock(client), sessionIndex: createRedisSessionIndex(client) },
   })
@@ -73,6 +76,38 @@ describe('two instances sharing Redis', () => {
     expect(as.grantCount('refresh_token')).toBe(1)
     expect(new Set(results.map((r) => r.body.access_token)).size).toBe(1)
     expect(as.events.filter((e) => e.name === 'grant.error')).toEqual([])
+  })
+
+  it('back-channel logout received by one instance ends the session on the other (Redis index)', async () => {
+    const clientId = 'web-redis-backchannel'
+    const c = await instance(clientId)
+    const d = await instance(clientId)
+    try {
+      await as.addClient({
+        client_id: clientId,
+        client_secret: `${clientId}-secret-for-local-tests-only`,
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [...localClients.webBasic.redirectUris],
+        post_logout_redirect_uris: [...localClients.webBasic.postLogoutRedirectUris],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        scope: localClients.webBasic.scope,
+        backchannel_logout_uri: `${d.url}/backchannel-logout`,
+        backchannel_logout_session_required: true,
+      })
+      const agent = new Agent(c.url)
+      await agent.login()
+      expect((await agent.json('/me', d.url)).status).toBe(200)
+      await completeLogout(`${as.issuer}/session/end`, { cookieJar: agent.asJar })
+      const deadline = Date.now() + 5000
+      while ((await agent.json('/me', c.url)).status !== 401 && Date.now() < deadline)
+        await sleep(50)
+      expect((await agent.json('/me', c.url)).status).toBe(401)
+      expect(as.events.some((e) => e.name === 'backchannel.success')).toBe(true)
+    } finally {
+      await c.close()
+      await d.close()
+    }
   })
 
   it('Redis down: a clear 503, no crash; recovery when it returns', async () => {
