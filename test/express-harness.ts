@@ -200,3 +200,11 @@ export class Agent {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Waits for the start of the next second. Token expiry is in whole seconds: with 2 s tokens, what
+ * follows (a refresh and the checks after it) must fall in one second to be deterministic.
+ */
+export async function atSecondStart(): Promise<void> {
+  await sleep(1000 - (Date.now() % 1000) + 10)
+}

@@ -3,7 +3,7 @@ import { completeLogout, localClients, startLocalAs, type LocalAs } from '@codeg
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, sleep, startTestApp, type TestApp } from './express-harness.js'
+import { Agent, atSecondStart, sleep, startTestApp, type TestApp } from './express-harness.js'
 import { startRedis, type RedisServer } from './support/redis.js'
 
 type Redis = ReturnType<typeof createClient>
@@ -68,6 +68,7 @@ describe('two instances sharing Redis', () => {
     const agent = new Agent(a.url)
     await agent.login()
     await sleep(1300)
+    await atSecondStart()
     as.resetCounts()
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => agent.json('/token', i % 2 === 0 ? a.url : b.url)),

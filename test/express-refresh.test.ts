@@ -1,6 +1,13 @@
 import { startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, authOf, sleep, startTestApp, type TestApp } from './express-harness.js'
+import {
+  Agent,
+  atSecondStart,
+  authOf,
+  sleep,
+  startTestApp,
+  type TestApp,
+} from './express-harness.js'
 
 // Access tokens live 2 s: with the default 60 s margin capped at half the lifetime, a token is
 // refreshed once it has less than 1 s left.
@@ -60,6 +67,7 @@ async function token(agent: Agent): Promise<string> {
 describe('getAccessToken', () => {
   it('returns the stored token while fresh (no refresh grant)', async () => {
     const agent = new Agent(app.url)
+    await atSecondStart()
     await agent.login()
     as.resetCounts()
     const a = await token(agent)
@@ -83,6 +91,7 @@ describe('getAccessToken', () => {
     const agent = new Agent(app.url)
     await agent.login()
     await sleep(1300)
+    await atSecondStart() // the refresh and the latecomers' checks fall in one second
     as.resetCounts()
     const tokens = await Promise.all(Array.from({ length: 10 }, () => token(agent)))
     expect(as.grantCount('refresh_token')).toBe(1)
@@ -94,6 +103,7 @@ describe('getAccessToken', () => {
     const agent = new Agent(app.url)
     await agent.login()
     await sleep(1300)
+    await atSecondStart()
     as.resetCounts()
     gate = new Promise((resolve) => (release = resolve))
     const loaded = new Promise<void>((resolve) => (slowLoaded = resolve))
@@ -120,6 +130,7 @@ describe('getAccessToken', () => {
 
   it('forceRefresh refreshes a fresh token', async () => {
     const agent = new Agent(app.url)
+    await atSecondStart()
     await agent.login()
     as.resetCounts()
     const before = await token(agent)

@@ -1,6 +1,6 @@
 import { localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, sleep } from './express-harness.js'
+import { Agent, atSecondStart, sleep } from './express-harness.js'
 import { startRedis, type RedisServer } from './support/redis.js'
 import {
   freePort,
@@ -46,6 +46,7 @@ describe('examples/web-app with REDIS_URL', () => {
       await (await agent.request('/profile', { via: two.url })).text(),
     )?.[1]
     expect(csrf).toBeDefined()
+    await atSecondStart()
     as.resetCounts()
     // Forced refreshes at once through both instances: the first wins, the others find its result.
     const results = await Promise.all(
