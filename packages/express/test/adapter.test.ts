@@ -141,6 +141,7 @@ beforeEach(() => {
   }))
 })
 afterEach(async () => {
+  server?.closeAllConnections()
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)))
   server = undefined
 })
