@@ -55,6 +55,58 @@ afterAll(async () => {
   await redis?.stop()
 })
 
+describe('Redis lock and index', () => {
+  it('the lock excludes, expires, and is released only by its owner', async () => {
+    const client = await redisClient(redis.url)
+    const lock = createRedisLock(client, {
+      prefix: 'test:lock:',
+      ttl: 200,
+      waitTimeout: 2000,
+      retryDelay: 10,
+    })
+    const first = await lock.acquire('k')
+    let secondHeld = false
+    const second = lock.acquire('k').then((release) => {
+      secondHeld = true
+      return release
+    })
+    await sleep(100)
+    expect(secondHeld).toBe(false)
+    // The first holder stalls past the ttl: the lock expires and the second takes it.
+    const releaseSecond = await second
+    expect(secondHeld).toBe(true)
+    // The late first holder's release must not delete the second holder's lock.
+    await first()
+    expect(await client.get('test:lock:k')).not.toBeNull()
+    await releaseSecond()
+    expect(await client.get('test:lock:k')).toBeNull()
+  })
+
+  it('a lock that cannot be had in time is ERR_STORE_UNAVAILABLE', async () => {
+    const client = await redisClient(redis.url)
+    const lock = createRedisLock(client, { prefix: 'test:lock2:', ttl: 5000, waitTimeout: 100 })
+    const release = await lock.acquire('k')
+    await expect(lock.acquire('k')).rejects.toMatchObject({
+      code: 'ERR_STORE_UNAVAILABLE',
+      status: 503,
+    })
+    await release()
+  })
+
+  it('the index finds sessions by key and refuses a replayed jti', async () => {
+    const client = await redisClient(redis.url)
+    const index = createRedisSessionIndex(client, { prefix: 'test:idx:' })
+    await index.add(['sub:a', 'sid:x'], 's1', 60)
+    await index.add(['sub:a'], 's2', 60)
+    expect((await index.find('sub:a')).sort()).toEqual(['s1', 's2'])
+    expect(await index.find('sid:x')).toEqual(['s1'])
+    await index.remove('sub:a')
+    expect(await index.find('sub:a')).toEqual([])
+    expect(await index.firstUse('jti-1', 60)).toBe(true)
+    expect(await index.firstUse('jti-1', 60)).toBe(false)
+  })
+})
+
 describe('two instances sharing Redis', () => {
   it('share the session: a login through one is seen by the other', async () => {
     const agent = new Agent(a.url)
