@@ -44,6 +44,9 @@ export interface RequestAuth {
   fetchUserInfo(): Promise<Record<string, unknown> & { sub: string }>
 }
 
+/** The stored tokens were encrypted with a secret no longer configured. */
+class UndecryptableTokens extends Error {}
+
 /** Builds `req.auth` for one request. Tokens are decrypted at most once per record. */
 export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
   const { config } = ctx
@@ -55,12 +58,7 @@ export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
   const tokensOf = (user: UserRecord): TokenSet => {
     if (opened?.user === user) return opened.tokens
     const tokens = openTokens(config.cipher, user)
-    if (tokens === undefined) {
-      throw new AuthError(
-        'ERR_SESSION_ENDED',
-        'The stored tokens cannot be decrypted with the configured secrets',
-      )
-    }
+    if (tokens === undefined) throw new UndecryptableTokens()
     opened = { user, tokens }
     return tokens
   }
@@ -171,11 +169,17 @@ export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
   const getAccessToken = async (options?: GetAccessTokenOptions): Promise<string> => {
     const user = currentUser()
     if (user === undefined) throw new AuthError('ERR_UNAUTHENTICATED', 'Not logged in')
-    const force = options?.forceRefresh === true
-    if (!force && !needsRefresh(user, nowSeconds(), config.refreshMargin)) {
-      return tokensOf(user).access_token
+    try {
+      const force = options?.forceRefresh === true
+      if (!force && !needsRefresh(user, nowSeconds(), config.refreshMargin)) {
+        return tokensOf(user).access_token
+      }
+      return await refresh(user)
+    } catch (err) {
+      if (!(err instanceof UndecryptableTokens)) throw err
+      // Encrypted with a secret that was rotated out: the tokens are lost, so is the login.
+      return endSession(undefined, 'The session has ended: please log in again')
     }
-    return refresh(user)
   }
 
   return {

@@ -40,9 +40,13 @@ let store: session.MemoryStore
 let stateCounter = 0
 let claimsForNextLogin: Record<string, unknown> = {}
 
-async function start(options: Partial<AuthOptions> = {}, withSession = true): Promise<void> {
+async function start(
+  options: Partial<AuthOptions> = {},
+  withSession = true,
+  keepStore = false,
+): Promise<void> {
   const app = express()
-  store = new session.MemoryStore()
+  if (!keepStore) store = new session.MemoryStore()
   if (withSession) app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }))
   app.use(auth({ client: fakeClient, secret: SECRET, ...options }))
   const authOf = (req: express.Request) => (req as unknown as { auth: RequestAuth }).auth
@@ -297,6 +301,27 @@ describe('tokens', () => {
     expect(res.status).toBe(502)
     expect((await res.json()).code).toBe('ERR_AS_UNAVAILABLE')
     expect((await browser.get('/me')).status).toBe(200)
+  })
+
+  it('secret rotation: old tokens decrypt with the old secret listed; once it is gone the session ends', async () => {
+    await start()
+    const browser = new Browser()
+    await browser.login()
+    const restart = async (secret: string | string[]) => {
+      server?.closeAllConnections()
+      await new Promise((resolve) => server!.close(resolve))
+      await start({ secret }, true, true)
+    }
+    const NEW = 'the-new-adapter-test-secret-0123456789-abc'
+    await restart([NEW, SECRET])
+    expect(await (await browser.get('/token', 'application/json')).json()).toEqual({
+      token: 'at-1',
+    })
+    await restart(NEW)
+    const res = await browser.get('/token', 'application/json')
+    expect(res.status).toBe(401)
+    expect((await res.json()).code).toBe('ERR_SESSION_ENDED')
+    expect((await browser.get('/me')).status).toBe(401)
   })
 
   it('the absolute session lifetime ends the session', async () => {
