@@ -1,6 +1,16 @@
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { completeLogout, localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  completeLogout,
+  localClientPrivateJwk,
+  localClientPrivatePem,
+  localClients,
+  startLocalAs,
+  type LocalAs,
+} from '@codegrant/local-as'
 import express from 'express'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -207,5 +217,42 @@ describe('examples/web-app start-up errors', () => {
     })
     expect(code).not.toBe(0)
     expect(stderr).toContain('CLIENT_ID')
+  })
+})
+
+describe('examples/web-app client authentication methods', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'web-app-keys-'))
+  const jwkFile = join(dir, 'key.json')
+  const pemFile = join(dir, 'key.pem')
+  writeFileSync(jwkFile, JSON.stringify(localClientPrivateJwk))
+  writeFileSync(pemFile, localClientPrivatePem)
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  const cases: Array<[string, Record<string, string>]> = [
+    [
+      'client_secret_post',
+      {
+        CLIENT_ID: localClients.webPost.clientId,
+        CLIENT_SECRET: localClients.webPost.clientSecret!,
+      },
+    ],
+    [
+      'client_secret_jwt',
+      { CLIENT_ID: localClients.webJwt.clientId, CLIENT_SECRET: localClients.webJwt.clientSecret! },
+    ],
+    ['private_key_jwt', { CLIENT_ID: localClients.webPkjwt.clientId, CLIENT_PRIVATE_KEY: jwkFile }],
+    ['private_key_jwt', { CLIENT_ID: localClients.webPkjwt.clientId, CLIENT_PRIVATE_KEY: pemFile }],
+    ['none', { CLIENT_ID: localClients.publicClient.clientId }],
+  ]
+  it.each(cases)('logs in with %s', async (method, vars) => {
+    const app = await startWebApp({ ISSUER_URL: as.issuer, CLIENT_AUTH_METHOD: method, ...vars })
+    try {
+      const agent = new Agent(app.url)
+      const callback = await agent.login()
+      expect(callback.status).toBe(302)
+      expect((await agent.json('/me')).body.sub).toBe('demo-user-1')
+    } finally {
+      await app.stop()
+    }
   })
 })
