@@ -18,19 +18,28 @@ export class ReplayCache {
   private previous = new Set<string>()
   private rotatedAt = Date.now()
 
-  constructor(private readonly windowMs: number) {}
+  /**
+   * @param windowMs how long a `jti` is remembered (at least)
+   * @param maxEntries memory bound: past it, new proofs are refused until the window rotates
+   *   (fail closed: forgetting a `jti` early would allow a replay)
+   */
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxEntries = 500_000,
+  ) {}
 
-  /** Records `jti`; false when it was already seen within the window. */
-  add(jti: string): boolean {
+  /** Records `jti`: 'replayed' when seen within the window, 'full' when no room is left. */
+  add(jti: string): 'ok' | 'replayed' | 'full' {
     const now = Date.now()
     if (now - this.rotatedAt >= this.windowMs) {
       this.previous = now - this.rotatedAt >= 2 * this.windowMs ? new Set() : this.current
       this.current = new Set()
       this.rotatedAt = now
     }
-    if (this.current.has(jti) || this.previous.has(jti)) return false
+    if (this.current.has(jti) || this.previous.has(jti)) return 'replayed'
+    if (this.current.size + this.previous.size >= this.maxEntries) return 'full'
     this.current.add(jti)
-    return true
+    return 'ok'
   }
 }
 
@@ -175,5 +184,7 @@ export async function checkDpopProof(
         dpopNonce: dpopNonce(dpop, step),
       })
   }
-  if (!replay.add(jti)) throw proofError('The DPoP proof was already used', options)
+  const recorded = replay.add(jti)
+  if (recorded === 'replayed') throw proofError('The DPoP proof was already used', options)
+  if (recorded === 'full') throw proofError('The DPoP proof cannot be accepted now', options)
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { createVerifier, ResourceServerError, type VerifierOptions } from '../src/index.js'
-import { jwkThumbprint } from '../src/dpop.js'
+import { jwkThumbprint, ReplayCache } from '../src/dpop.js'
 import { AUDIENCE, ath, fakeAs, ISSUER, makeKey, mint, now, type SigningKey } from './helpers.js'
 
 let rsa: SigningKey
@@ -152,5 +152,17 @@ describe('DPoP (RFC 9449)', () => {
     expect(err.code).toBe('ERR_TOKEN_BINDING')
     const missing = await failure(verifier.verify({ headers: {} }))
     expect(missing.headers['www-authenticate']).toMatch(/^DPoP realm="api", algs="/)
+  })
+})
+
+describe('ReplayCache', () => {
+  it('remembers a jti for the window and refuses new ones past its bound', () => {
+    const cache = new ReplayCache(60_000, 3)
+    expect(cache.add('a')).toBe('ok')
+    expect(cache.add('a')).toBe('replayed')
+    expect(cache.add('b')).toBe('ok')
+    expect(cache.add('c')).toBe('ok')
+    expect(cache.add('d')).toBe('full')
+    expect(cache.add('b')).toBe('replayed')
   })
 })
