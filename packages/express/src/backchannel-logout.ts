@@ -1,4 +1,4 @@
-import { validateLogoutToken } from '@codegrant/core'
+import { isCodegrantError, validateLogoutToken } from '@codegrant/core'
 import type { Request, Response } from 'express'
 import { storeOps, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
@@ -6,6 +6,15 @@ import { indexKey } from './session-index.js'
 
 // A logout token is remembered (for replay detection) at least this long.
 const MIN_JTI_TTL = 300
+
+// Failures on our side of the check (the AS keys could not be fetched): the token may be good,
+// so the OP is told to try again later instead of being told the token is bad.
+const UNAVAILABLE = new Set([
+  'ERR_NETWORK',
+  'ERR_TIMEOUT',
+  'ERR_RESPONSE_INVALID',
+  'ERR_DISCOVERY_FAILED',
+])
 
 function reply(res: Response, status: number, error?: string, description?: string): void {
   res.set('Cache-Control', 'no-store')
@@ -28,9 +37,14 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
     const client = await config.getClient()
     result = await validateLogoutToken(client, token)
   } catch (err) {
-    config.logger?.warn('back-channel logout token refused', {
-      code: (err as { code?: unknown }).code,
-    })
+    const code = (err as { code?: unknown }).code
+    if (isCodegrantError(err) && UNAVAILABLE.has(err.code)) {
+      config.logger?.warn('back-channel logout token could not be checked', { code })
+      res.set('Retry-After', '5')
+      reply(res, 503, 'temporarily_unavailable', 'The logout token cannot be checked right now')
+      return
+    }
+    config.logger?.warn('back-channel logout token refused', { code })
     reply(res, 400, 'invalid_request', 'The logout token is invalid')
     return
   }

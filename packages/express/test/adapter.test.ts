@@ -333,3 +333,33 @@ describe('tokens', () => {
     expect((await browser.get('/me')).status).toBe(401)
   })
 })
+
+describe('back-channel logout', () => {
+  const post = (token: string) =>
+    fetch(new URL('/backchannel-logout', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: token }),
+    })
+
+  it('an invalid logout token: 400 invalid_request', async () => {
+    await start()
+    mocked.validateLogoutToken.mockRejectedValue(
+      new CodegrantError('ERR_LOGOUT_TOKEN_INVALID', 'logout token: bad signature'),
+    )
+    const res = await post('a.b.c')
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ error: 'invalid_request' })
+  })
+
+  it('AS keys unreachable: 503 so the OP may retry, not a verdict on the token', async () => {
+    await start()
+    mocked.validateLogoutToken.mockRejectedValue(
+      new CodegrantError('ERR_NETWORK', 'could not reach the authorization server'),
+    )
+    const res = await post('a.b.c')
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(await res.json()).toMatchObject({ error: 'temporarily_unavailable' })
+  })
+})
