@@ -162,7 +162,12 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
       },
       conformIdTokenClaims: false,
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
-      ttl: { ...resolved.ttl },
+      ttl: {
+        ...resolved.ttl,
+        // A number here would override every API's own accessTokenTTL: ask the token's API first.
+        AccessToken: (_ctx, token) =>
+          token.resourceServer?.accessTokenTTL ?? resolved.ttl.AccessToken,
+      },
       rotateRefreshToken: () => resolved.rotateRefreshToken,
       issueRefreshToken: async (ctx, client, code) => {
         if (!client.grantTypeAllowed('refresh_token')) return false
