@@ -7,8 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
+import { launchChromium } from './support/browser.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const resultsDir = fileURLToPath(new URL('../test-results/', import.meta.url))
@@ -88,18 +89,7 @@ describe('pnpm demo', () => {
       WEB_PORT: String(ports.web),
       ACCESS_TOKEN_TTL: String(accessTokenTtl),
     })
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
     page = await browser.newPage()
   }, 90_000)
 

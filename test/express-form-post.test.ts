@@ -1,7 +1,7 @@
 import { completeLogin, startLocalAs, type LocalAs } from '@codegrant/local-as'
-import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, startTestApp, type TestApp } from './express-harness.js'
+import { launchChromium } from './support/browser.js'
 
 let as: LocalAs
 let app: TestApp
@@ -95,18 +95,7 @@ describe('response_mode=form_post in Chromium (AS and app on different sites)', 
       auth: { responseMode: 'form_post' },
       publicHost: 'localhost',
     })
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    const browser = await launchChromium()
     try {
       const page = await browser.newPage()
       await page.goto(`${siteApp.url}/profile`)

@@ -1,18 +1,8 @@
 import { localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebApp, type SpawnedApp } from './web-app-harness.js'
-
-// Debian's Chromium, never a downloaded browser.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
+import { launchChromium } from './support/browser.js'
 
 let as: LocalAs
 let web: SpawnedApp
@@ -26,7 +16,7 @@ beforeAll(async () => {
     CLIENT_SECRET: localClients.webBasic.clientSecret!,
     SESSION_SECRET: 'browser-test-session-secret-0123456789abcdef',
   })
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  browser = await launchChromium()
 })
 afterAll(async () => {
   await browser?.close()
