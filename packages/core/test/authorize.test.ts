@@ -1,29 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import * as openid from 'openid-client'
 import { createAuthorizationRequest } from '../src/authorize.js'
-import { createClient } from '../src/client.js'
-import { createFakeAs, ISSUER } from './helpers/fake-as.js'
-
-async function setup(
-  metadata: Record<string, unknown> = {},
-  options: Record<string, unknown> = {},
-) {
-  const as = await createFakeAs({ metadata })
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'client-1',
-    clientSecret: 'secret',
-    redirectUri: 'https://app.example.com/callback',
-    metadata: as.metadata,
-    fetch: as.fetch,
-    ...options,
-  })
-  return { as, client }
-}
+import { setupFakeAs } from './helpers/clients.js'
+import { ISSUER } from './helpers/fake-as.js'
 
 describe('createAuthorizationRequest', () => {
   it('builds a request with state, nonce, PKCE S256 and a plain-JSON transaction', async () => {
-    const { client } = await setup()
+    const { client } = await setupFakeAs()
     const before = Math.floor(Date.now() / 1000)
     const { url, transaction } = await createAuthorizationRequest(client)
     const q = url.searchParams
@@ -46,7 +29,7 @@ describe('createAuthorizationRequest', () => {
   })
 
   it('omits the nonce without openid and sends optional parameters', async () => {
-    const { client } = await setup()
+    const { client } = await setupFakeAs()
     const { url, transaction } = await createAuthorizationRequest(client, {
       scope: 'api:read',
       resource: ['https://api.example.com', 'https://other.example.com'],
@@ -87,14 +70,14 @@ describe('createAuthorizationRequest', () => {
     'client_id',
     'STATE',
   ])('refuses extraParams overriding %s', async (name) => {
-    const { client } = await setup()
+    const { client } = await setupFakeAs()
     await expect(
       createAuthorizationRequest(client, { extraParams: { [name]: 'x' } }),
     ).rejects.toThrow(TypeError)
   })
 
   it('uses PAR automatically when the metadata requires it', async () => {
-    const { as, client } = await setup({ require_pushed_authorization_requests: true })
+    const { as, client } = await setupFakeAs({ require_pushed_authorization_requests: true })
     const { url } = await createAuthorizationRequest(client)
     expect(url.searchParams.get('request_uri')).toBe('urn:ietf:params:oauth:request_uri:abc')
     expect(url.searchParams.has('state')).toBe(false)
@@ -106,17 +89,19 @@ describe('createAuthorizationRequest', () => {
   })
 
   it('uses PAR on request, and refuses it without a PAR endpoint (ERR_UNSUPPORTED)', async () => {
-    const { client } = await setup()
+    const { client } = await setupFakeAs()
     const { url } = await createAuthorizationRequest(client, { usePar: true })
     expect(url.searchParams.has('request_uri')).toBe(true)
-    const { client: noPar } = await setup({ pushed_authorization_request_endpoint: undefined })
+    const { client: noPar } = await setupFakeAs({
+      pushed_authorization_request_endpoint: undefined,
+    })
     await expect(createAuthorizationRequest(noPar, { usePar: true })).rejects.toMatchObject({
       code: 'ERR_UNSUPPORTED',
     })
   })
 
   it('refuses form_post when the metadata lists response modes without it (ERR_UNSUPPORTED)', async () => {
-    const { client } = await setup({ response_modes_supported: ['query', 'fragment'] })
+    const { client } = await setupFakeAs({ response_modes_supported: ['query', 'fragment'] })
     await expect(
       createAuthorizationRequest(client, { responseMode: 'form_post' }),
     ).rejects.toMatchObject({
@@ -126,7 +111,7 @@ describe('createAuthorizationRequest', () => {
   })
 
   it('applies transactionTtl', async () => {
-    const { client } = await setup({}, { transactionTtl: 60 })
+    const { client } = await setupFakeAs({}, { transactionTtl: 60 })
     const { transaction } = await createAuthorizationRequest(client)
     expect(transaction.expires_at - transaction.created_at).toBe(60)
   })

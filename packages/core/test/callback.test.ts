@@ -2,31 +2,23 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import { createAuthorizationRequest } from '../src/authorize.js'
 import { handleCallback } from '../src/callback.js'
-import { createClient, type Client } from '../src/client.js'
+import type { Client } from '../src/client.js'
 import { CodegrantError } from '../src/errors.js'
 import type { LoginTransaction } from '../src/types.js'
-import { createFakeAs, ISSUER, json, type FakeAs } from './helpers/fake-as.js'
+import { setupFakeAs } from './helpers/clients.js'
+import { ISSUER, json, type FakeAs } from './helpers/fake-as.js'
 
 const SECRET = 'client-secret-value-0123456789abcdef'
 const CODE = 'authorization-code-value-xyz'
 const REDIRECT = 'https://app.example.com/callback'
 
-async function setup(
-  metadata: Record<string, unknown> = {},
-  options: Record<string, unknown> = {},
-) {
-  const as = await createFakeAs({ metadata })
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'client-1',
+function setup(metadata: Record<string, unknown> = {}, options: Record<string, unknown> = {}) {
+  return setupFakeAs(metadata, {
     clientSecret: SECRET,
     redirectUri: REDIRECT,
-    metadata: as.metadata,
-    fetch: as.fetch,
     timeout: 500,
     ...options,
   })
-  return { as, client }
 }
 
 /** Makes the token endpoint answer with an ID token for this transaction (claims overridable). */

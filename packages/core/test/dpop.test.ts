@@ -18,48 +18,20 @@ import {
 } from '../src/dpop.js'
 import { CodegrantError } from '../src/errors.js'
 import { fetchUserInfo } from '../src/userinfo.js'
+import { createRecordingClient, type SeenRequest } from './helpers/clients.js'
+import { ISSUER, json } from './helpers/fake-as.js'
 
-const ISSUER = 'https://as.example.com'
-
-function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  })
-}
-
-interface Seen {
-  url: string
-  method: string
-  headers: Headers
-}
-
-async function makeClient(
-  answer: (req: Seen, index: number) => Response | Promise<Response>,
+function makeClient(
+  answer: (req: SeenRequest, index: number) => Response | Promise<Response>,
   dpop?: DPoPKey,
-): Promise<{ client: Client; seen: Seen[] }> {
-  const seen: Seen[] = []
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'web-1',
-    clientSecret: 's3cret',
-    redirectUri: 'https://app.example.com/callback',
-    ...(dpop && { dpop }),
+) {
+  return createRecordingClient(answer, {
+    client: { ...(dpop && { dpop }) },
     metadata: {
-      issuer: ISSUER,
-      authorization_endpoint: `${ISSUER}/authorize`,
-      token_endpoint: `${ISSUER}/token`,
       userinfo_endpoint: `${ISSUER}/me?x=1`,
       dpop_signing_alg_values_supported: ['ES256'],
     },
-    fetch: async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-      const req = { url, method: init?.method ?? 'GET', headers: new Headers(init?.headers) }
-      seen.push(req)
-      return answer(req, seen.length - 1)
-    },
   })
-  return { client, seen }
 }
 
 async function sha256(value: string): Promise<string> {
@@ -136,7 +108,7 @@ describe('DPoP proofs (RFC 9449)', () => {
       const key = await createDPoPKey(alg)
       const { client, seen } = await makeClient(() => json({ sub: 'user-1' }))
       await fetchUserInfo(client, 'at-1', 'user-1', { dpop: key })
-      const req = seen[0] as Seen
+      const req = seen[0] as SeenRequest
       expect(req.headers.get('authorization')).toBe('DPoP at-1')
       const proof = await verifyProof(req.headers.get('dpop'), key)
       expect(proof.htm).toBe('GET')

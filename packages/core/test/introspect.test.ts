@@ -1,40 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, type Client } from '../src/client.js'
 import { CodegrantError } from '../src/errors.js'
 import { introspectToken } from '../src/introspect.js'
-
-const ISSUER = 'https://as.example.com'
-
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  })
-}
+import { createRecordingClient } from './helpers/clients.js'
+import { ISSUER, json } from './helpers/fake-as.js'
 
 async function makeClient(
   answer: () => Response | Promise<Response>,
   metadata: Record<string, unknown> = { introspection_endpoint: `${ISSUER}/introspect` },
-): Promise<{ client: Client; bodies: URLSearchParams[] }> {
-  const bodies: URLSearchParams[] = []
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'rs-1',
-    clientSecret: 's3cret',
-    clientAuthMethod: 'client_secret_post',
-    redirectUri: 'https://app.example.com/callback',
-    metadata: {
-      issuer: ISSUER,
-      authorization_endpoint: `${ISSUER}/authorize`,
-      token_endpoint: `${ISSUER}/token`,
-      ...metadata,
-    },
-    fetch: async (_input, init) => {
-      bodies.push(new URLSearchParams(String(init?.body ?? '')))
-      return answer()
-    },
+) {
+  const { client, seen } = await createRecordingClient(answer, {
+    metadata,
+    client: { clientId: 'rs-1', clientAuthMethod: 'client_secret_post' },
+    record: (req) => new URLSearchParams(req.body),
   })
-  return { client, bodies }
+  return { client, bodies: seen }
 }
 
 describe('introspectToken', () => {

@@ -11,49 +11,18 @@ import { createClient, type Client } from '../src/client.js'
 import { createDPoPKey, getDPoPKeyThumbprint, type DPoPKey } from '../src/dpop.js'
 import { CodegrantError } from '../src/errors.js'
 import { fetchProtectedResource } from '../src/protected-resource.js'
+import { createRecordingClient, type SeenRequest } from './helpers/clients.js'
 
-const ISSUER = 'https://as.example.com'
 const API = 'https://api.example.com/v1/items?page=2'
 
-interface Seen {
-  url: string
-  method: string
-  headers: Headers
-  body: string
-}
-
-async function makeClient(
-  answer: (req: Seen, index: number) => Response | Promise<Response>,
+function makeClient(
+  answer: (req: SeenRequest, index: number) => Response | Promise<Response>,
   dpop?: DPoPKey,
-): Promise<{ client: Client; seen: Seen[] }> {
-  const seen: Seen[] = []
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'web-1',
-    clientSecret: 's3cret',
-    redirectUri: 'https://app.example.com/callback',
-    ...(dpop && { dpop }),
-    metadata: {
-      issuer: ISSUER,
-      authorization_endpoint: `${ISSUER}/authorize`,
-      token_endpoint: `${ISSUER}/token`,
-    },
-    fetch: async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-      const req = {
-        url,
-        method: init?.method ?? 'GET',
-        headers: new Headers(init?.headers),
-        body: init?.body === undefined || init.body === null ? '' : String(init.body),
-      }
-      seen.push(req)
-      return answer(req, seen.length - 1)
-    },
-  })
-  return { client, seen }
+) {
+  return createRecordingClient(answer, { client: { ...(dpop && { dpop }) } })
 }
 
-async function proofOf(req: Seen | undefined, key: DPoPKey) {
+async function proofOf(req: SeenRequest | undefined, key: DPoPKey) {
   const proof = req?.headers.get('dpop')
   expect(proof).toBeTypeOf('string')
   const header = decodeProtectedHeader(proof as string)

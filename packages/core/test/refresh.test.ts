@@ -1,22 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createClient } from '../src/client.js'
 import { CodegrantError } from '../src/errors.js'
 import { REFRESH_GRACE_MS, refreshTokens } from '../src/refresh.js'
 import type { TokenSet } from '../src/types.js'
-import { createFakeAs, ISSUER, json } from './helpers/fake-as.js'
-
-async function setup() {
-  const as = await createFakeAs()
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'client-1',
-    clientSecret: 'secret',
-    redirectUri: 'https://app.example.com/callback',
-    metadata: as.metadata,
-    fetch: as.fetch,
-  })
-  return { as, client }
-}
+import { setupFakeAs } from './helpers/clients.js'
+import { ISSUER, json } from './helpers/fake-as.js'
 
 const tokenCalls = (as: { requests: { url: string }[] }) =>
   as.requests.filter((r) => r.url.endsWith('/token')).length
@@ -27,7 +14,7 @@ afterEach(() => {
 
 describe('refreshTokens', () => {
   it('rotates the refresh token and validates the new ID token', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     const old: TokenSet = {
       access_token: 'at-0',
       token_type: 'Bearer',
@@ -56,7 +43,7 @@ describe('refreshTokens', () => {
   })
 
   it('keeps the old refresh token and id_token when the response has none', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     as.token = () => json({ access_token: 'at-1', token_type: 'bearer', scope: 'openid' })
     const { tokens, claims } = await refreshTokens(client, {
       access_token: 'a',
@@ -75,7 +62,7 @@ describe('refreshTokens', () => {
   })
 
   it('sends scope and resource', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     as.token = (body) => {
       expect(body.get('scope')).toBe('api:read')
       expect(body.getAll('resource')).toEqual(['https://a.example', 'https://b.example'])
@@ -89,7 +76,7 @@ describe('refreshTokens', () => {
   })
 
   it('refuses a new ID token with a different sub', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     as.token = async () =>
       json({
         access_token: 'x',
@@ -107,7 +94,7 @@ describe('refreshTokens', () => {
   })
 
   it('maps invalid_grant to ERR_INVALID_GRANT without leaking the token', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     as.token = () => json({ error: 'invalid_grant', error_description: 'grant revoked' }, 400)
     const err = (await refreshTokens(client, 'rt-secret-value').catch(
       (e: unknown) => e,
@@ -118,14 +105,14 @@ describe('refreshTokens', () => {
   })
 
   it('refuses a missing refresh token with a TypeError', async () => {
-    const { client } = await setup()
+    const { client } = await setupFakeAs()
     await expect(
       refreshTokens(client, { access_token: 'a', token_type: 'Bearer' }),
     ).rejects.toThrow(TypeError)
   })
 
   it('shares one request among concurrent calls and serves a latecomer within the grace window', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     as.token = async () => {
@@ -148,7 +135,7 @@ describe('refreshTokens', () => {
 
   it('refreshes again after the grace window', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     as.token = () => json({ access_token: 'at-new', token_type: 'Bearer', refresh_token: 'rt-new' })
     await refreshTokens(client, 'rt-g')
     vi.setSystemTime(Date.now() + REFRESH_GRACE_MS + 1)
@@ -158,7 +145,7 @@ describe('refreshTokens', () => {
 
   it('drops the kept result when the grace window closes, without another call', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout'] })
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     as.token = () => json({ access_token: 'at-new', token_type: 'Bearer', refresh_token: 'rt-new' })
     await refreshTokens(client, 'rt-t')
     await refreshTokens(client, 'rt-t')
@@ -169,7 +156,7 @@ describe('refreshTokens', () => {
   })
 
   it('does not keep a failure: the next call retries', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     let n = 0
     as.token = () =>
       n++ === 0
@@ -184,7 +171,7 @@ describe('refreshTokens', () => {
   })
 
   it('shares a failure among concurrent callers', async () => {
-    const { as, client } = await setup()
+    const { as, client } = await setupFakeAs()
     as.token = () => json({ error: 'invalid_grant' }, 400)
     const results = await Promise.allSettled([
       refreshTokens(client, 'rt-x'),

@@ -1,52 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, type Client } from '../src/client.js'
-import { CodegrantError } from '../src/errors.js'
 import { revokeToken } from '../src/revoke.js'
+import { createRecordingClient, failure } from './helpers/clients.js'
+import { ISSUER } from './helpers/fake-as.js'
 
-const ISSUER = 'https://as.example.com'
-
-interface Seen {
-  url: string
-  headers: Headers
-  body: URLSearchParams
-}
-
-async function makeClient(
+function makeClient(
   answer: () => Response | Promise<Response>,
   metadata: Record<string, unknown> = { revocation_endpoint: `${ISSUER}/revoke` },
-): Promise<{ client: Client; seen: Seen[] }> {
-  const seen: Seen[] = []
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'web-1',
-    clientSecret: 's3cret',
-    redirectUri: 'https://app.example.com/callback',
-    metadata: {
-      issuer: ISSUER,
-      authorization_endpoint: `${ISSUER}/authorize`,
-      token_endpoint: `${ISSUER}/token`,
-      ...metadata,
-    },
-    fetch: async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-      seen.push({
-        url,
-        headers: new Headers(init?.headers),
-        body: new URLSearchParams(String(init?.body ?? '')),
-      })
-      return answer()
-    },
+) {
+  return createRecordingClient(answer, {
+    metadata,
+    record: (req) => ({ url: req.url, headers: req.headers, body: new URLSearchParams(req.body) }),
   })
-  return { client, seen }
-}
-
-async function failure(promise: Promise<unknown>): Promise<CodegrantError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(CodegrantError)
-  return err as CodegrantError
 }
 
 describe('revokeToken', () => {

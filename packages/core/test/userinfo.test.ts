@@ -1,49 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, type Client } from '../src/client.js'
-import { CodegrantError } from '../src/errors.js'
 import { fetchUserInfo } from '../src/userinfo.js'
+import { createRecordingClient, failure } from './helpers/clients.js'
+import { ISSUER, json } from './helpers/fake-as.js'
 
-const ISSUER = 'https://as.example.com'
-
-function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  })
-}
-
-async function makeClient(
+function makeClient(
   answer: () => Response | Promise<Response>,
   metadata: Record<string, unknown> = { userinfo_endpoint: `${ISSUER}/me` },
-): Promise<{ client: Client; seen: { url: string; headers: Headers }[] }> {
-  const seen: { url: string; headers: Headers }[] = []
-  const client = await createClient({
-    issuer: ISSUER,
-    clientId: 'web-1',
-    clientSecret: 's3cret',
-    redirectUri: 'https://app.example.com/callback',
-    metadata: {
-      issuer: ISSUER,
-      authorization_endpoint: `${ISSUER}/authorize`,
-      token_endpoint: `${ISSUER}/token`,
-      ...metadata,
-    },
-    fetch: async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-      seen.push({ url, headers: new Headers(init?.headers) })
-      return answer()
-    },
-  })
-  return { client, seen }
-}
-
-async function failure(promise: Promise<unknown>): Promise<CodegrantError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(CodegrantError)
-  return err as CodegrantError
+) {
+  return createRecordingClient(answer, { metadata })
 }
 
 describe('fetchUserInfo', () => {
