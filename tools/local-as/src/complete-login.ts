@@ -33,6 +33,42 @@ export class CompleteLoginError extends Error {
 
 const maxSteps = 20
 
+/** One request of a browser-like walk through the AS pages. */
+export interface PageRequest {
+  url: URL
+  method: 'GET' | 'POST'
+  body?: URLSearchParams
+}
+
+/**
+ * Sends `request` as a browser would (cookies from and into `jar`, a form body, redirects not
+ * followed). For a redirect, `redirect` is its target resolved against the request URL (the body
+ * discarded), or `null` without a Location; otherwise `undefined`. Internal to this package.
+ */
+export async function sendPageRequest(
+  doFetch: typeof fetch,
+  jar: CookieJar,
+  request: PageRequest,
+): Promise<{ response: Response; redirect: URL | null | undefined }> {
+  const headers = new Headers({ accept: 'text/html' })
+  const cookie = jar.header(request.url)
+  if (cookie !== undefined) headers.set('cookie', cookie)
+  if (request.body !== undefined) {
+    headers.set('content-type', 'application/x-www-form-urlencoded')
+  }
+  const response = await doFetch(request.url, {
+    method: request.method,
+    headers,
+    redirect: 'manual',
+    ...(request.body === undefined ? {} : { body: request.body.toString() }),
+  })
+  jar.store(request.url, response.headers)
+  if (response.status < 300 || response.status >= 400) return { response, redirect: undefined }
+  await response.body?.cancel()
+  const location = response.headers.get('location')
+  return { response, redirect: location === null ? null : new URL(location, request.url) }
+}
+
 /**
  * Drives the local AS over plain HTTP like a browser would, without one: follows the authorization
  * request's redirects, signs in on the login page, answers the consent page, and returns the final
@@ -52,36 +88,17 @@ export async function completeLogin(
   const start = new URL(authorizationUrl)
   const asOrigin = start.origin
 
-  let request: { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams } = {
-    url: start,
-    method: 'GET',
-  }
+  let request: PageRequest = { url: start, method: 'GET' }
   for (let step = 0; step < maxSteps; step += 1) {
-    const headers = new Headers({ accept: 'text/html' })
-    const cookie = jar.header(request.url)
-    if (cookie !== undefined) headers.set('cookie', cookie)
-    if (request.body !== undefined) {
-      headers.set('content-type', 'application/x-www-form-urlencoded')
-    }
-    const response = await doFetch(request.url, {
-      method: request.method,
-      headers,
-      redirect: 'manual',
-      ...(request.body === undefined ? {} : { body: request.body.toString() }),
-    })
-    jar.store(request.url, response.headers)
-
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel()
-      const location = response.headers.get('location')
-      if (location === null) {
+    const { response, redirect: next } = await sendPageRequest(doFetch, jar, request)
+    if (next !== undefined) {
+      if (next === null) {
         throw new CompleteLoginError(
           'redirect without Location',
           'ERR_UNEXPECTED_RESPONSE',
           response.status,
         )
       }
-      const next = new URL(location, request.url)
       if (next.origin !== asOrigin) return { method: 'GET', url: next }
       request = { url: next, method: 'GET' }
       continue

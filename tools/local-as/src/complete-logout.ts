@@ -1,4 +1,4 @@
-import { CompleteLoginError } from './complete-login.js'
+import { CompleteLoginError, sendPageRequest, type PageRequest } from './complete-login.js'
 import { CookieJar } from './cookie-jar.js'
 import { attribute, firstForm, hiddenInputs } from './html-form.js'
 
@@ -27,29 +27,11 @@ export async function completeLogout(
   const doFetch = options.fetch ?? globalThis.fetch
   const jar = options.cookieJar ?? new CookieJar()
   const start = new URL(endSessionUrl)
-  let request: { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams } = {
-    url: start,
-    method: 'GET',
-  }
+  let request: PageRequest = { url: start, method: 'GET' }
   for (let step = 0; step < 10; step += 1) {
-    const headers = new Headers({ accept: 'text/html' })
-    const cookie = jar.header(request.url)
-    if (cookie !== undefined) headers.set('cookie', cookie)
-    if (request.body !== undefined) {
-      headers.set('content-type', 'application/x-www-form-urlencoded')
-    }
-    const response = await doFetch(request.url, {
-      method: request.method,
-      headers,
-      redirect: 'manual',
-      ...(request.body === undefined ? {} : { body: request.body.toString() }),
-    })
-    jar.store(request.url, response.headers)
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel()
-      const location = response.headers.get('location')
-      if (location === null) break
-      const next = new URL(location, request.url)
+    const { response, redirect: next } = await sendPageRequest(doFetch, jar, request)
+    if (next !== undefined) {
+      if (next === null) break
       if (next.origin !== start.origin) return { url: next, status: response.status }
       request = { url: next, method: 'GET' }
       continue
