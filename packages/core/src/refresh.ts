@@ -30,6 +30,8 @@ export const REFRESH_CACHE_MAX = 1000
 
 interface Flight {
   readonly promise: Promise<RefreshResult>
+  /** The request's scope and resource parameters: only an identical request may share it. */
+  readonly parameters: string
   /** Set when the refresh succeeded: the entry serves latecomers until then. */
   graceUntil?: number
 }
@@ -70,7 +72,9 @@ function copy(result: RefreshResult): RefreshResult {
  * the same refresh token share one request, and its result is kept for
  * {@link REFRESH_GRACE_MS} so that a latecomer still holding the old (now rotated) refresh
  * token gets the new set instead of replaying a revoked token. The key is a SHA-256 hash of
- * the old refresh token.
+ * the old refresh token; only calls with the same `scope` and `resource` share a request. A call
+ * that asks for other parameters while a refresh of the same token is under way (or within its
+ * window) waits for it and then refreshes again with the rotated refresh token.
  *
  * A new refresh token replaces the old one; none in the response keeps the old one (and the
  * old `id_token` too). A new ID token is validated (signature included) and must have the
@@ -116,11 +120,22 @@ export async function refreshTokens(
   const key = keyOf(refreshToken)
   const existing = map.get(key)
   if (existing && (existing.graceUntil === undefined || existing.graceUntil > now)) {
-    return copy(await existing.promise)
+    if (existing.parameters === parameters.toString()) return copy(await existing.promise)
+    // Another scope or resource is being asked with the same refresh token. Its result is not
+    // ours to share, and replaying the old token would be refused once it rotates: wait for
+    // that refresh, then refresh again with the token it produced.
+    const chained = await existing.promise.then(
+      (result) => result.tokens,
+      () => undefined,
+    )
+    if (chained?.refresh_token !== undefined && chained.refresh_token !== refreshToken) {
+      return refreshTokens(client, chained, options)
+    }
+    if (map.get(key) === existing) map.delete(key)
   }
 
   const promise = refreshOnce(client, config, refreshToken, previous, parameters)
-  const flight: Flight = { promise }
+  const flight: Flight = { promise, parameters: parameters.toString() }
   map.set(key, flight)
   promise.then(
     () => {
