@@ -3,65 +3,41 @@
  * ports, driven by Debian's Chromium through playwright-core. Log in on the local AS's pages,
  * see the profile and the API's data, watch a refresh happen, log out, stop with Ctrl-C.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { launchChromium } from './support/browser.js'
+import { spawnNode, stopChild, waitForOutput, type Child } from './support/child.js'
+import { freePort } from './support/ports.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const resultsDir = fileURLToPath(new URL('../test-results/', import.meta.url))
 // Access tokens expire fast so that the web app must refresh during the test.
 const accessTokenTtl = 3
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
 interface Demo {
-  child: ChildProcess
+  child: Child
   output: string[]
   exited: Promise<number | null>
 }
 
-function startDemo(env: Record<string, string>): Promise<Demo> {
-  const child = spawn(process.execPath, ['scripts/demo.mjs'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+async function startDemo(env: Record<string, string>): Promise<Demo> {
+  const child = spawnNode('scripts/demo.mjs', { ...process.env, ...env }, root)
   const output: string[] = []
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   )
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`demo not ready in time:\n${output.join('')}`)),
-      45_000,
-    )
-    const onData = (chunk: Buffer) => {
-      output.push(chunk.toString())
-      if (output.join('').includes('codegrant demo is ready')) {
-        clearTimeout(timer)
-        resolve({ child, output, exited })
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`demo exited with ${code} before it was ready:\n${output.join('')}`))
-    })
-  })
+  const onData = (chunk: Buffer) => output.push(chunk.toString())
+  child.stdout.on('data', onData)
+  child.stderr.on('data', onData)
+  try {
+    await waitForOutput(child, /codegrant demo is ready/, 45_000)
+  } catch (err) {
+    await stopChild(child)
+    throw err
+  }
+  return { child, output, exited }
 }
 
 async function portClosed(port: number): Promise<boolean> {
@@ -95,10 +71,7 @@ describe('pnpm demo', () => {
 
   afterAll(async () => {
     await browser?.close()
-    if (demo && demo.child.exitCode === null) {
-      demo.child.kill('SIGTERM')
-      await demo.exited
-    }
+    if (demo) await stopChild(demo.child)
   })
 
   function refreshCount(): number {

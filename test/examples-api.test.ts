@@ -1,8 +1,7 @@
 // examples/api as a user runs it: `node examples/api/dist/index.js` with env, driven over HTTP
 // against the local oidc-provider AS, following the contract in /shared/CONTRACT.md.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -13,13 +12,15 @@ import {
   type LocalAs,
 } from '@codegrant/local-as'
 import { getAccessToken } from './resource-server-helpers.js'
+import { runToExit, spawnNode, stopChild, waitForOutput, type Child } from './support/child.js'
+import { freePort } from './support/ports.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const entry = fileURLToPath(new URL('../examples/api/dist/index.js', import.meta.url))
 const source = fileURLToPath(new URL('../examples/api/src/index.ts', import.meta.url))
 
 let as: LocalAs
-const children: ChildProcess[] = []
+const children: Child[] = []
 
 beforeAll(async () => {
   // `pnpm test` builds first (tsc -b); build here too when the output is missing or stale.
@@ -31,72 +32,25 @@ afterAll(async () => {
   await as.close()
 })
 afterEach(async () => {
-  await Promise.all(
-    children.splice(0).map(
-      (child) =>
-        new Promise((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined)
-          child.once('exit', resolve)
-          child.kill('SIGTERM')
-        }),
-    ),
-  )
+  await Promise.all(children.splice(0).map(stopChild))
 })
 
 interface Started {
   url: string
-  child: ChildProcess
+  child: Child
 }
 
 /** Starts the example; resolves with its URL once it prints its `listening` line. */
-function start(env: Record<string, string | undefined>): Promise<Started> {
-  const child = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH, PORT: '0', ...env } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+async function start(env: Record<string, string | undefined>): Promise<Started> {
+  const child = spawnNode(entry, { PATH: process.env.PATH, PORT: '0', ...env })
   children.push(child)
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${out} ${err}`)), 15_000)
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const match = /listening.*?(https?:\/\/\S+)/.exec(out)
-      if (match) {
-        clearTimeout(timer)
-        resolve({ url: match[1]!.replace('localhost', '127.0.0.1'), child })
-      }
-    })
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()))
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`exited with ${code}: ${err}`))
-    })
-  })
+  const match = await waitForOutput(child, /listening.*?(https?:\/\/\S+)/)
+  return { url: match[1]!.replace('localhost', '127.0.0.1'), child }
 }
 
 /** Runs the example expecting it to stop at start; returns its exit code and output. */
 function startFailing(env: Record<string, string | undefined>) {
-  return new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [entry], {
-      env: { PATH: process.env.PATH, PORT: '0', ...env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.push(child)
-    let stderr = ''
-    let stdout = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.once('exit', (code) => resolve({ code, stderr, stdout }))
-  })
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  return runToExit(entry, { PATH: process.env.PATH, PORT: '0', ...env })
 }
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })

@@ -1,9 +1,16 @@
 // Spawns examples/web-app from its tsc output (dist) as a child process, for contract and
 // browser tests. Build first: `npx tsc -b` (pnpm test does).
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import {
+  baseEnv,
+  collectOutput,
+  runToExit,
+  spawnNode,
+  stopChild,
+  waitForOutput,
+} from './support/child.js'
+import { freePort } from './support/ports.js'
 
 export const WEB_APP_ENTRY = fileURLToPath(
   new URL('../examples/web-app/dist/index.js', import.meta.url),
@@ -16,81 +23,35 @@ export interface SpawnedApp {
   stop(): Promise<void>
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    const value = process.env[name]
-    if (value !== undefined) env[name] = value
-  }
-  return env
+function assertBuilt(): void {
+  if (!existsSync(WEB_APP_ENTRY))
+    throw new Error(`${WEB_APP_ENTRY} is missing: run npx tsc -b first`)
 }
 
 /** Runs the web app until it exits; for start-up error tests. */
 export async function runWebAppExpectingExit(
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  if (!existsSync(WEB_APP_ENTRY))
-    throw new Error(`${WEB_APP_ENTRY} is missing: run npx tsc -b first`)
-  const child = spawn(process.execPath, [WEB_APP_ENTRY], {
-    env: { ...baseEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
-  clearTimeout(timer)
-  return { code, stdout, stderr }
+  assertBuilt()
+  return runToExit(WEB_APP_ENTRY, { ...baseEnv(), ...env })
 }
 
 /** Starts the web app and waits for its `listening` line. */
 export async function startWebApp(env: Record<string, string>): Promise<SpawnedApp> {
-  if (!existsSync(WEB_APP_ENTRY))
-    throw new Error(`${WEB_APP_ENTRY} is missing: run npx tsc -b first`)
+  assertBuilt()
   const port = env.PORT !== undefined ? Number(env.PORT) : await freePort()
-  const child: ChildProcess = spawn(process.execPath, [WEB_APP_ENTRY], {
-    env: { ...baseEnv(), PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`web-app did not start: ${output}`)), 15_000)
-    child.stdout?.on('data', (c: Buffer) => {
-      output += c.toString()
-      if (/listening/.test(output)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`web-app exited (${code}): ${output}`))
-    })
-  })
+  const child = spawnNode(WEB_APP_ENTRY, { ...baseEnv(), PORT: String(port), ...env })
+  const output = collectOutput(child)
+  try {
+    await waitForOutput(child, /listening/)
+  } catch (err) {
+    await stopChild(child)
+    throw err
+  }
   return {
     url: env.BASE_URL ?? `http://localhost:${port}`,
     port,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        await exited
-      }
-    },
+    output,
+    stop: () => stopChild(child),
   }
 }

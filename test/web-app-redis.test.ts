@@ -2,12 +2,8 @@ import { localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, atSecondStart, sleep } from './express-harness.js'
 import { startRedis, type RedisServer } from './support/redis.js'
-import {
-  freePort,
-  runWebAppExpectingExit,
-  startWebApp,
-  type SpawnedApp,
-} from './web-app-harness.js'
+import { freePort } from './support/ports.js'
+import { runWebAppExpectingExit, startWebApp, type SpawnedApp } from './web-app-harness.js'
 
 let redis: RedisServer
 let as: LocalAs

@@ -1,7 +1,8 @@
 // Starts a real redis-server (Debian's /usr/bin/redis-server) on a free loopback port, with no
 // persistence, for integration tests; stop() and start() again on the same port simulate an outage.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
+import { freePort } from './ports.js'
 
 const REDIS_SERVER = '/usr/bin/redis-server'
 
@@ -15,18 +16,6 @@ export interface RedisServer {
   start(): Promise<void>
   /** Stops the server process and waits for it to exit. */
   stop(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 async function ping(port: number): Promise<boolean> {
