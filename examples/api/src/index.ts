@@ -17,13 +17,11 @@ function fail(message: string): never {
   process.exit(1)
 }
 
+// The contract's loopback hosts, exactly: plain http is accepted for these only.
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
 function isLoopback(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname.endsWith('.localhost') ||
-    hostname === '[::1]' ||
-    /^127(?:\.\d{1,3}){3}$/.test(hostname)
-  )
+  return LOOPBACK.has(hostname.toLowerCase())
 }
 
 function readConfig(env: NodeJS.ProcessEnv): Config {

@@ -121,15 +121,14 @@ const AUTH_METHODS: readonly ClientAuthMethod[] = [
   'self_signed_tls_client_auth',
 ]
 
-/** True for `localhost`, `*.localhost`, `127.0.0.0/8` and `::1`. */
+/**
+ * True for `localhost`, `127.0.0.0/8` and `::1`: hosts that never leave the machine. Not
+ * `*.localhost`, which a resolver may send to DNS.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase()
   return (
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host === '[::1]' ||
-    host === '::1' ||
-    /^127(?:\.\d{1,3}){3}$/.test(host)
+    host === 'localhost' || host === '[::1]' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
   )
 }
 
