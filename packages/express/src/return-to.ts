@@ -19,5 +19,14 @@ export function safeReturnTo(value: unknown): string | undefined {
     return undefined
   }
   if (url.origin !== BASE) return undefined
-  return `${url.pathname}${url.search}${url.hash}`
+  const path = `${url.pathname}${url.search}${url.hash}`
+  // Check the output, not only the input: normalisation turns `/.//evil`, `/a/..//evil` and
+  // `/%2e//evil` into `//evil`, which a browser reads as another origin.
+  return isRelativePath(path) ? path : undefined
+}
+
+function isRelativePath(path: string): boolean {
+  if (path.length > MAX_LENGTH || path[0] !== '/' || path[1] === '/' || path[1] === '\\')
+    return false
+  return !path.includes('\\') && !/[\u0000-\u001f\u007f]/.test(path)
 }
