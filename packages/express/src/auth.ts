@@ -51,7 +51,18 @@ export function auth(options: AuthOptions): Router {
       const user = readSection(req.session as unknown as SessionLike, config.sessionKey)?.user
       if (user !== undefined && nowSeconds() - user.login > config.absoluteDuration) {
         // Absolute lifetime reached: the session ends whatever the activity.
-        regenerateSession(req).then(() => next(), next)
+        // Under the session lock, so an in-flight refresh cannot write the old session back.
+        const sid = req.sessionID
+        ctx.guard
+          .acquire(sid)
+          .then(async (release) => {
+            try {
+              await regenerateSession(req)
+            } finally {
+              await release()
+            }
+          })
+          .then(() => next(), next)
         return
       }
     }

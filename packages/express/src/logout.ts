@@ -11,8 +11,14 @@ async function logout(req: Request, res: Response, ctx: AuthContext): Promise<vo
   const user = readSection(req.session as unknown as SessionLike, config.sessionKey)?.user
   const tokens = user === undefined ? undefined : openTokens(config.cipher, user)
   const sid = req.sessionID
-  // The local session ends first, whatever the AS says afterwards.
-  await destroySession(req)
+  // The local session ends first, whatever the AS says afterwards. Under the session lock, so an
+  // in-flight refresh finishes first (and then finds the session gone) instead of writing it back.
+  const release = await ctx.guard.acquire(sid)
+  try {
+    await destroySession(req)
+  } finally {
+    await release()
+  }
   ctx.recent.delete(sid)
   if (user === undefined) {
     res.redirect(302, config.postLogoutRedirect)

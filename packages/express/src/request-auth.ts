@@ -70,7 +70,18 @@ export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
   }
 
   const endSession = async (cause: unknown, message: string): Promise<never> => {
-    await regenerateSession(req).catch(() => undefined)
+    // Under the session lock, like every other destruction of a session with tokens.
+    const sid = req.sessionID
+    await ctx.guard
+      .acquire(sid)
+      .then(async (release) => {
+        try {
+          await regenerateSession(req)
+        } finally {
+          await release()
+        }
+      })
+      .catch(() => undefined)
     throw new AuthError('ERR_SESSION_ENDED', message, { cause })
   }
 
@@ -158,8 +169,24 @@ export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
       nowSeconds(),
       theirs,
     )
-    section.user = next
-    await ops.set(sid, stored)
+    // Write back only over the record this refresh started from (compare on version), and never
+    // bring back a session that was destroyed meanwhile (logout, back-channel logout, another
+    // instance after a lost lock): re-read it first. We still hold the session lock here.
+    const current = await ops.get(sid)
+    const currentSection =
+      current === undefined ? undefined : readSection(current, config.sessionKey)
+    const latest = currentSection?.user
+    if (current === undefined || currentSection === undefined || latest === undefined) {
+      ctx.recent.delete(sid)
+      return { ended: new AuthError('ERR_SESSION_ENDED', 'The session was ended elsewhere') }
+    }
+    if (latest.v !== theirs.v) {
+      // Someone else wrote a token set meanwhile: theirs is the one the store keeps.
+      adopt(latest)
+      return { token: tokensOf(latest).access_token }
+    }
+    currentSection.user = next
+    await ops.set(sid, current)
     rememberRefresh(ctx, sid, next)
     opened = { user: next, tokens: result.tokens }
     adopt(next)

@@ -1,0 +1,177 @@
+// Regression tests (integration) for defects found by the security review, against a real
+// oidc-provider and a real express-session.
+import { request as httpRequest } from 'node:http'
+import { requiresAuth } from '@codegrant/express'
+import { startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Agent, authOf, sleep, startTestApp, type TestApp } from './express-harness.js'
+
+let as: LocalAs
+
+// Answers to the refresh_token grant arrive this late when `slowRefresh` is set.
+let slowRefresh = 0
+const delayingFetch: typeof fetch = async (input, init) => {
+  const body = typeof init?.body === 'string' ? init.body : init?.body?.toString()
+  const response = await fetch(input, init)
+  // The AS has answered (the grant is used) but the answer arrives late.
+  if (slowRefresh > 0 && body?.includes('grant_type=refresh_token') === true)
+    await sleep(slowRefresh)
+  return response
+}
+
+/** GET with the path sent exactly as given (fetch and URL would normalise `/./` and `%2e`). */
+function rawGet(
+  base: string,
+  path: string,
+  cookie: string | undefined,
+): Promise<{ status: number; location: string | undefined }> {
+  const { hostname, port } = new URL(base)
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: hostname,
+        port,
+        path,
+        method: 'GET',
+        headers: { accept: 'text/html', ...(cookie !== undefined ? { cookie } : {}) },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, location: res.headers.location }),
+        )
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+beforeAll(async () => {
+  as = await startLocalAs()
+})
+afterAll(async () => {
+  await as?.close()
+})
+
+describe('regression: open redirect through a normalised returnTo', () => {
+  let app: TestApp
+  beforeAll(async () => {
+    app = await startTestApp({
+      as,
+      routes: (a) => {
+        // Step-up on every other path: a logged-in user is sent to log in again with max_age.
+        a.use(requiresAuth({ acrValues: 'urn:codegrant:never' }))
+        a.use((_req, res) => void res.send('ok'))
+      },
+    })
+  })
+  afterAll(async () => {
+    await app?.close()
+  })
+
+  for (const payload of [
+    '/.//evil.example/x',
+    '/..//evil.example',
+    '/a/..//evil.example',
+    '/%2e//evil.example',
+  ]) {
+    it(`the callback never redirects off-site for returnTo=${payload}`, async () => {
+      const agent = new Agent(app.url)
+      const res = await agent.login(payload)
+      expect(res.status).toBe(302)
+      expect(res.location).toBe('/')
+    })
+  }
+
+  for (const payload of ['/.//evil.example/x', '/a/..//evil.example', '/%2e//evil.example']) {
+    it(`step-up stores no off-site returnTo for the path ${payload}`, async () => {
+      const agent = new Agent(app.url)
+      expect((await agent.login()).status).toBe(302)
+      const cookie = agent.jar.header(new URL(app.url))
+      const res = await rawGet(app.url, payload, cookie)
+      expect(res.status).toBe(302)
+      const authorize = new URL(res.location ?? '')
+      expect(authorize.searchParams.get('acr_values')).toBe('urn:codegrant:never')
+      const state = authorize.searchParams.get('state')
+      // The stored login transaction's returnTo is what the callback redirects to.
+      const sessions = (app.store as unknown as { sessions: Record<string, string> }).sessions
+      const targets = Object.values(sessions)
+        .map((s) => JSON.parse(s) as Record<string, { tx?: Record<string, { r: string }> }>)
+        .flatMap((s) => Object.values(s))
+        .flatMap((section) =>
+          section !== null && typeof section === 'object' && section.tx !== undefined
+            ? Object.entries(section.tx)
+            : [],
+        )
+        .filter(([s]) => s === state)
+        .map(([, entry]) => entry.r)
+      expect(targets).toEqual(['/'])
+    })
+  }
+})
+
+describe('regression: logout undone by an in-flight refresh', () => {
+  let app: TestApp
+  let lastSid: string | undefined
+  beforeAll(async () => {
+    app = await startTestApp({
+      as,
+      fetch: delayingFetch,
+      routes: (a) => {
+        a.post('/force-refresh', async (req, res, next) => {
+          lastSid = req.sessionID
+          try {
+            await authOf(req).getAccessToken({ forceRefresh: true })
+            res.json({ refreshed: true })
+          } catch (err) {
+            next(err)
+          }
+        })
+      },
+    })
+  })
+  afterAll(async () => {
+    slowRefresh = 0
+    await app?.close()
+  })
+
+  it('a logout during a slow refresh stays a logout', async () => {
+    const agent = new Agent(app.url)
+    expect((await agent.login()).status).toBe(302)
+    expect((await agent.json('/me')).status).toBe(200)
+    slowRefresh = 1500
+    const refreshing = agent.request('/force-refresh', {
+      method: 'POST',
+      accept: 'application/json',
+    })
+    await sleep(400)
+    const logout = await agent.request('/logout', { method: 'POST' })
+    expect(logout.status).toBe(302)
+    await (await refreshing).body?.cancel()
+    slowRefresh = 0
+    expect((await agent.json('/me')).status).toBe(401)
+  })
+
+  it('a refresh never writes back a session destroyed meanwhile (write-back compares)', async () => {
+    const agent = new Agent(app.url)
+    expect((await agent.login()).status).toBe(302)
+    slowRefresh = 1000
+    const refreshing = agent.request('/force-refresh', {
+      method: 'POST',
+      accept: 'application/json',
+    })
+    await sleep(300)
+    const sid = lastSid
+    expect(sid).toBeDefined()
+    // Destroyed behind the lock's back (as by another instance whose lock view differs).
+    await new Promise<void>((resolve, reject) =>
+      app.store.destroy(sid as string, (err?: unknown) => (err ? reject(err) : resolve())),
+    )
+    const res = await refreshing
+    slowRefresh = 0
+    expect(res.status).toBe(401)
+    await res.body?.cancel()
+    expect((await agent.json('/me')).status).toBe(401)
+  })
+})
