@@ -5,7 +5,7 @@ import { decodeJsonObject, isCompactJws, verifySignature } from './jws.js'
 import type { ResolvedDpop, ResolvedOptions } from './options.js'
 
 const MAX_PROOF_LENGTH = 8192
-const MAX_JTI_LENGTH = 256
+const MAX_JTI_LENGTH = 128
 
 /**
  * Remembers DPoP proof `jti`s for at least the proof window, in two generations rotated once per
@@ -14,31 +14,47 @@ const MAX_JTI_LENGTH = 256
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-11.1 RFC 9449 §11.1
  */
 export class ReplayCache {
-  private current = new Set<string>()
-  private previous = new Set<string>()
+  private current = new Map<string, Set<string>>()
+  private previous = new Map<string, Set<string>>()
+  private currentSize = 0
+  private previousSize = 0
   private rotatedAt = Date.now()
 
   /**
    * @param windowMs how long a `jti` is remembered (at least)
    * @param maxEntries memory bound: past it, new proofs are refused until the window rotates
    *   (fail closed: forgetting a `jti` early would allow a replay)
+   * @param maxEntriesPerKey bound for the proofs of one key (one `jkt`), so that a single
+   *   client cannot fill the cache and lock every other client out
    */
   constructor(
     private readonly windowMs: number,
     private readonly maxEntries = 500_000,
+    private readonly maxEntriesPerKey = Math.max(1, Math.floor(maxEntries / 20)),
   ) {}
 
-  /** Records `jti`: 'replayed' when seen within the window, 'full' when no room is left. */
-  add(jti: string): 'ok' | 'replayed' | 'full' {
+  /**
+   * Records `jti` of a proof signed by the key `jkt`: 'replayed' when seen within the window,
+   * 'full' when no room is left (for this key, or at all).
+   */
+  add(jkt: string, jti: string): 'ok' | 'replayed' | 'full' {
     const now = Date.now()
     if (now - this.rotatedAt >= this.windowMs) {
-      this.previous = now - this.rotatedAt >= 2 * this.windowMs ? new Set() : this.current
-      this.current = new Set()
+      const keepCurrent = now - this.rotatedAt < 2 * this.windowMs
+      this.previous = keepCurrent ? this.current : new Map()
+      this.previousSize = keepCurrent ? this.currentSize : 0
+      this.current = new Map()
+      this.currentSize = 0
       this.rotatedAt = now
     }
-    if (this.current.has(jti) || this.previous.has(jti)) return 'replayed'
-    if (this.current.size + this.previous.size >= this.maxEntries) return 'full'
-    this.current.add(jti)
+    const mine = this.current.get(jkt)
+    const before = this.previous.get(jkt)
+    if (mine?.has(jti) || before?.has(jti)) return 'replayed'
+    if (this.currentSize + this.previousSize >= this.maxEntries) return 'full'
+    if ((mine?.size ?? 0) + (before?.size ?? 0) >= this.maxEntriesPerKey) return 'full'
+    if (mine) mine.add(jti)
+    else this.current.set(jkt, new Set([jti]))
+    this.currentSize++
     return 'ok'
   }
 }
@@ -184,7 +200,7 @@ export async function checkDpopProof(
         dpopNonce: dpopNonce(dpop, step),
       })
   }
-  const recorded = replay.add(jti)
+  const recorded = replay.add(thumbprint, jti)
   if (recorded === 'replayed') throw proofError('The DPoP proof was already used', options)
   if (recorded === 'full') throw proofError('The DPoP proof cannot be accepted now', options)
 }

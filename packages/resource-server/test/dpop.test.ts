@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { createVerifier, ResourceServerError, type VerifierOptions } from '../src/index.js'
 import { jwkThumbprint, ReplayCache } from '../src/dpop.js'
@@ -157,12 +157,35 @@ describe('DPoP (RFC 9449)', () => {
 
 describe('ReplayCache', () => {
   it('remembers a jti for the window and refuses new ones past its bound', () => {
-    const cache = new ReplayCache(60_000, 3)
-    expect(cache.add('a')).toBe('ok')
-    expect(cache.add('a')).toBe('replayed')
-    expect(cache.add('b')).toBe('ok')
-    expect(cache.add('c')).toBe('ok')
-    expect(cache.add('d')).toBe('full')
-    expect(cache.add('b')).toBe('replayed')
+    const cache = new ReplayCache(60_000, 3, 3)
+    expect(cache.add('k', 'a')).toBe('ok')
+    expect(cache.add('k', 'a')).toBe('replayed')
+    expect(cache.add('k', 'b')).toBe('ok')
+    expect(cache.add('k', 'c')).toBe('ok')
+    expect(cache.add('k', 'd')).toBe('full')
+    expect(cache.add('k', 'b')).toBe('replayed')
+  })
+
+  it('bounds the proofs of one key, so one client cannot lock the others out', () => {
+    const cache = new ReplayCache(60_000, 100, 2)
+    expect(cache.add('attacker', 'j1')).toBe('ok')
+    expect(cache.add('attacker', 'j2')).toBe('ok')
+    expect(cache.add('attacker', 'j3')).toBe('full')
+    expect(cache.add('other-client', 'j1')).toBe('ok')
+    expect(cache.add('attacker', 'j1')).toBe('replayed')
+  })
+
+  it('forgets the previous window after two windows', () => {
+    vi.useFakeTimers()
+    try {
+      const cache = new ReplayCache(1_000, 10, 10)
+      expect(cache.add('k', 'a')).toBe('ok')
+      vi.advanceTimersByTime(1_000)
+      expect(cache.add('k', 'a')).toBe('replayed')
+      vi.advanceTimersByTime(2_000)
+      expect(cache.add('k', 'a')).toBe('ok')
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
