@@ -18,13 +18,11 @@ import {
   completeLogin,
   completeLogout,
   CookieJar,
-  localClientScope,
-  localPostLogoutRedirectUris,
-  localRedirectUris,
   startLocalAs,
   type LocalAs,
 } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addBackchannelClient } from './support/local-as.js'
 
 const CLIENT_ID = 'web-backchannel'
 const CLIENT_SECRET = 'web-backchannel-secret-for-local-tests-only'
@@ -66,17 +64,10 @@ beforeAll(async () => {
   const rpUrl = `http://127.0.0.1:${(rp.address() as AddressInfo).port}`
 
   as = await startLocalAs()
-  await as.addClient({
-    client_id: CLIENT_ID,
-    client_secret: CLIENT_SECRET,
-    token_endpoint_auth_method: 'client_secret_basic',
-    redirect_uris: [...localRedirectUris],
-    post_logout_redirect_uris: [...localPostLogoutRedirectUris],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    scope: localClientScope,
-    backchannel_logout_uri: `${rpUrl}/backchannel-logout`,
-    backchannel_logout_session_required: true,
+  await addBackchannelClient(as, {
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    backchannelLogoutUri: `${rpUrl}/backchannel-logout`,
   })
   client = await createClient({
     issuer: as.issuer,

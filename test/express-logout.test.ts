@@ -1,7 +1,8 @@
-import { completeLogout, localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { completeLogout, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, sleep, startTestApp, type TestApp } from './express-harness.js'
+import { addBackchannelClient } from './support/local-as.js'
 
 let as: LocalAs
 let app: TestApp
@@ -21,17 +22,10 @@ beforeAll(async () => {
       })
     },
   })
-  await as.addClient({
-    client_id: 'web-backchannel',
-    client_secret: 'web-backchannel-secret-for-local-tests-only',
-    token_endpoint_auth_method: 'client_secret_basic',
-    redirect_uris: [...localClients.webBasic.redirectUris],
-    post_logout_redirect_uris: [...localClients.webBasic.postLogoutRedirectUris],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    scope: localClients.webBasic.scope,
-    backchannel_logout_uri: `${app.url}/backchannel-logout`,
-    backchannel_logout_session_required: true,
+  await addBackchannelClient(as, {
+    clientId: 'web-backchannel',
+    clientSecret: 'web-backchannel-secret-for-local-tests-only',
+    backchannelLogoutUri: `${app.url}/backchannel-logout`,
   })
 })
 afterAll(async () => {

@@ -1,9 +1,10 @@
 import { createRedisLock, createRedisSessionIndex } from '@codegrant/express'
-import { completeLogout, localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { completeLogout, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, atSecondStart, sleep, startTestApp, type TestApp } from './express-harness.js'
+import { addBackchannelClient } from './support/local-as.js'
 import { startRedis, type RedisServer } from './support/redis.js'
 
 type Redis = ReturnType<typeof createClient>
@@ -136,17 +137,10 @@ describe('two instances sharing Redis', () => {
     const c = await instance(clientId)
     const d = await instance(clientId)
     try {
-      await as.addClient({
-        client_id: clientId,
-        client_secret: `${clientId}-secret-for-local-tests-only`,
-        token_endpoint_auth_method: 'client_secret_basic',
-        redirect_uris: [...localClients.webBasic.redirectUris],
-        post_logout_redirect_uris: [...localClients.webBasic.postLogoutRedirectUris],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        scope: localClients.webBasic.scope,
-        backchannel_logout_uri: `${d.url}/backchannel-logout`,
-        backchannel_logout_session_required: true,
+      await addBackchannelClient(as, {
+        clientId,
+        clientSecret: `${clientId}-secret-for-local-tests-only`,
+        backchannelLogoutUri: `${d.url}/backchannel-logout`,
       })
       const agent = new Agent(c.url)
       await agent.login()

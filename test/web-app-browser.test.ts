@@ -1,7 +1,8 @@
-import { localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { startLocalAs, type LocalAs } from '@codegrant/local-as'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebApp, type SpawnedApp } from './web-app-harness.js'
+import { webAppEnv } from './support/local-as.js'
 import { launchChromium } from './support/browser.js'
 
 let as: LocalAs
@@ -11,9 +12,7 @@ let browser: Browser
 beforeAll(async () => {
   as = await startLocalAs()
   web = await startWebApp({
-    ISSUER_URL: as.issuer,
-    CLIENT_ID: localClients.webBasic.clientId,
-    CLIENT_SECRET: localClients.webBasic.clientSecret!,
+    ...webAppEnv(as),
     SESSION_SECRET: 'browser-test-session-secret-0123456789abcdef',
   })
   browser = await launchChromium()

@@ -16,6 +16,7 @@ import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, sleep } from './express-harness.js'
 import { runWebAppExpectingExit, startWebApp, type SpawnedApp } from './web-app-harness.js'
+import { webAppEnv } from './support/local-as.js'
 
 let as: LocalAs
 let api: Server
@@ -42,9 +43,7 @@ beforeAll(async () => {
   })
   apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`
   web = await startWebApp({
-    ISSUER_URL: as.issuer,
-    CLIENT_ID: localClients.webBasic.clientId,
-    CLIENT_SECRET: localClients.webBasic.clientSecret!,
+    ...webAppEnv(as),
     API_URL: apiUrl,
     API_AUDIENCE: 'urn:codegrant:api',
     SESSION_SECRET: 'contract-test-session-secret-0123456789abcdef',

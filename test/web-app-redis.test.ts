@@ -1,9 +1,10 @@
-import { localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, atSecondStart, sleep } from './express-harness.js'
 import { startRedis, type RedisServer } from './support/redis.js'
 import { freePort } from './support/ports.js'
 import { runWebAppExpectingExit, startWebApp, type SpawnedApp } from './web-app-harness.js'
+import { webAppEnv } from './support/local-as.js'
 
 let redis: RedisServer
 let as: LocalAs
@@ -15,9 +16,7 @@ beforeAll(async () => {
   redis = await startRedis()
   as = await startLocalAs({ ttl: { AccessToken: 2 } })
   env = {
-    ISSUER_URL: as.issuer,
-    CLIENT_ID: localClients.webBasic.clientId,
-    CLIENT_SECRET: localClients.webBasic.clientSecret!,
+    ...webAppEnv(as),
     SESSION_SECRET: 'redis-test-session-secret-0123456789abcdef',
     REDIS_URL: redis.url,
   }
