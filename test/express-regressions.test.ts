@@ -1,10 +1,12 @@
 // Regression tests (integration) for defects found by the security review, against a real
 // oidc-provider and a real express-session.
 import { request as httpRequest } from 'node:http'
-import { requiresAuth } from '@codegrant/express'
+import { createRedisLock, requiresAuth } from '@codegrant/express'
 import { startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, authOf, sleep, startTestApp, type TestApp } from './express-harness.js'
+import { startRedis, type RedisServer } from './support/redis.js'
 
 let as: LocalAs
 
@@ -173,5 +175,44 @@ describe('regression: logout undone by an in-flight refresh', () => {
     expect(res.status).toBe(401)
     await res.body?.cancel()
     expect((await agent.json('/me')).status).toBe(401)
+  })
+})
+
+describe('regression: the Redis lock expired under a slow holder', () => {
+  let redis: RedisServer
+  let client: ReturnType<typeof createClient>
+  beforeAll(async () => {
+    redis = await startRedis()
+    client = createClient({ url: redis.url, disableOfflineQueue: true })
+    await client.connect()
+  })
+  afterAll(async () => {
+    await client?.quit()
+    await redis?.stop()
+  })
+
+  it('a held lock is extended past its initial ttl while the holder works', async () => {
+    const lock = createRedisLock(client, { prefix: 'rg1:', ttl: 300, waitTimeout: 200 })
+    const release = await lock.acquire('k')
+    await sleep(1000)
+    // Still held: the key lives on and another holder cannot take it.
+    expect(await client.pTTL('rg1:k')).toBeGreaterThan(0)
+    await expect(lock.acquire('k')).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' })
+    await release()
+    expect(await client.exists('rg1:k')).toBe(0)
+    const again = await lock.acquire('k')
+    await again()
+  })
+
+  it('release and extension stay owner-only', async () => {
+    const lock = createRedisLock(client, { prefix: 'rg2:', ttl: 300 })
+    const release = await lock.acquire('k')
+    // The lock was lost and taken by someone else (simulated).
+    await client.set('rg2:k', 'someone-else', { PX: 5000 })
+    await sleep(400)
+    expect(await client.pTTL('rg2:k')).toBeLessThanOrEqual(5000)
+    expect(await client.pTTL('rg2:k')).toBeGreaterThan(4000)
+    await release()
+    expect(await client.get('rg2:k')).toBe('someone-else')
   })
 })

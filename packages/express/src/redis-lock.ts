@@ -8,7 +8,11 @@ import type { RedisCommandClient } from './redis-client.js'
 export interface RedisLockOptions {
   /** Key prefix. @default 'codegrant:lock:' */
   prefix?: string
-  /** Milliseconds after which a lock held by a crashed holder expires. @default 15000 */
+  /**
+   * Milliseconds after which a lock held by a crashed holder expires. A live holder extends it
+   * (every third of `ttl`) for as long as it holds it, so a slow refresh never outlives its lock.
+   * @default 15000
+   */
   ttl?: number
   /** Milliseconds to wait for the lock before giving up with `ERR_STORE_UNAVAILABLE`. @default 15000 */
   waitTimeout?: number
@@ -19,6 +23,8 @@ export interface RedisLockOptions {
 // Delete the key only when it still holds our token: a lock that expired and was taken by another
 // holder is never released by us.
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+// Extend the key's life only while it still holds our token.
+const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -29,7 +35,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 /**
  * A lock shared by every instance that uses the same Redis: `SET key token NX PX ttl` to take it,
- * a Lua compare-and-delete to release it (only by its owner). Redis errors become
+ * a Lua compare-and-`PEXPIRE` every `ttl / 3` to keep it while the holder works (so it expires
+ * only when the holder died), a Lua compare-and-delete to release it (only by its owner). Redis errors become
  * `AuthError` `ERR_STORE_UNAVAILABLE` (503).
  *
  * @param client a connected node-redis v5 client (`createClient({ url })`); give it
@@ -70,9 +77,30 @@ export function createRedisLock(
         await sleep(retryDelay)
       }
       let released = false
+      let extending = false
+      const timer = setInterval(
+        () => {
+          if (released || extending) return
+          extending = true
+          client
+            .sendCommand(['EVAL', EXTEND, '1', redisKey, token, String(ttl)])
+            .then((extended) => {
+              // Lost (expired during a Redis outage and taken): stop; the refresh write-back
+              // compares versions, so a stale holder cannot clobber a newer token set.
+              if (extended !== 1) clearInterval(timer)
+            })
+            .catch(() => undefined)
+            .finally(() => {
+              extending = false
+            })
+        },
+        Math.max(1, Math.floor(ttl / 3)),
+      )
+      timer.unref()
       return async () => {
         if (released) return
         released = true
+        clearInterval(timer)
         try {
           await client.sendCommand(['EVAL', RELEASE, '1', redisKey, token])
         } catch {
