@@ -33,6 +33,26 @@ const fakeClient = Object.freeze({
 }) as unknown as core.Client
 const now = () => Math.floor(Date.now() / 1000)
 
+/** What the mocked handleCallback returns: tokens expiring in `expiresIn` s, ID token claims. */
+function callbackResult(expiresIn: number, claims: Record<string, unknown> = {}) {
+  return {
+    tokens: {
+      access_token: 'at-1',
+      token_type: 'Bearer',
+      refresh_token: 'rt-1',
+      expires_at: now() + expiresIn,
+    },
+    claims: {
+      iss: 'https://as.example',
+      sub: 'user-1',
+      aud: 'rp',
+      exp: now() + 3600,
+      iat: now(),
+      ...claims,
+    },
+  }
+}
+
 let server: Server | undefined
 let base = ''
 let lastError: unknown
@@ -127,22 +147,7 @@ beforeEach(() => {
     if (params?.acrValues !== undefined) url.searchParams.set('acr_values', params.acrValues)
     return { url, transaction }
   })
-  mocked.handleCallback.mockImplementation(async () => ({
-    tokens: {
-      access_token: 'at-1',
-      token_type: 'Bearer',
-      refresh_token: 'rt-1',
-      expires_at: now() + 3600,
-    },
-    claims: {
-      iss: 'https://as.example',
-      sub: 'user-1',
-      aud: 'rp',
-      exp: now() + 3600,
-      iat: now(),
-      ...claimsForNextLogin,
-    },
-  }))
+  mocked.handleCallback.mockImplementation(async () => callbackResult(3600, claimsForNextLogin))
 })
 afterEach(async () => {
   server?.closeAllConnections()
@@ -278,21 +283,7 @@ describe('tokens', () => {
 
   it('a refresh failing below HTTP is a 502 and keeps the session', async () => {
     await start({ refreshMargin: 10_000 })
-    mocked.handleCallback.mockImplementationOnce(async () => ({
-      tokens: {
-        access_token: 'at-1',
-        token_type: 'Bearer',
-        refresh_token: 'rt-1',
-        expires_at: now() + 5,
-      },
-      claims: {
-        iss: 'https://as.example',
-        sub: 'user-1',
-        aud: 'rp',
-        exp: now() + 3600,
-        iat: now(),
-      },
-    }))
+    mocked.handleCallback.mockImplementationOnce(async () => callbackResult(5))
     const browser = new Browser()
     await browser.login()
     mocked.refreshTokens.mockRejectedValueOnce(new CodegrantError('ERR_TIMEOUT', 'timeout'))
