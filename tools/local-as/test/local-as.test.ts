@@ -47,6 +47,23 @@ async function loginForCode(params: Record<string, string> = {}, jar?: CookieJar
   }
 }
 
+/** Exchanges the code of a {@link loginForCode} result (with its PKCE verifier) for tokens. */
+function exchangeCode(
+  login: { code: string; verifier: string; redirectUri: string },
+  client?: Parameters<typeof tokenRequest>[2],
+) {
+  return tokenRequest(
+    as,
+    {
+      grant_type: 'authorization_code',
+      code: login.code,
+      redirect_uri: login.redirectUri,
+      code_verifier: login.verifier,
+    },
+    client,
+  )
+}
+
 describe('startLocalAs', () => {
   it('listens on a random loopback port with a matching issuer, and keeps warnings out of the console', () => {
     expect(as.url.hostname).toBe('127.0.0.1')
@@ -89,14 +106,9 @@ describe('startLocalAs', () => {
   })
 
   it('logs in with completeLogin and exchanges the code with PKCE for tokens', async () => {
-    const { code, verifier, redirectUri, callback } = await loginForCode()
+    const { callback, ...login } = await loginForCode()
     expect(callback.searchParams.get('iss')).toBe(as.issuer)
-    const { status, json } = await tokenRequest(as, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    })
+    const { status, json } = await exchangeCode(login)
     expect(status).toBe(200)
     expect(json.token_type).toBe('Bearer')
     expect(typeof json.access_token).toBe('string')
@@ -117,16 +129,12 @@ describe('startLocalAs', () => {
   })
 
   it('issues a JWT access token (typ at+jwt) for urn:codegrant:api that verifies against the JWKS', async () => {
-    const { code, verifier, redirectUri } = await loginForCode({
-      scope: 'openid profile read:messages',
-      resource: 'urn:codegrant:api',
-    })
-    const { status, json } = await tokenRequest(as, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    })
+    const { status, json } = await exchangeCode(
+      await loginForCode({
+        scope: 'openid profile read:messages',
+        resource: 'urn:codegrant:api',
+      }),
+    )
     expect(status).toBe(200)
     const token = json.access_token as string
     expect(decodeProtectedHeader(token).typ).toBe('at+jwt')
@@ -142,16 +150,12 @@ describe('startLocalAs', () => {
   })
 
   it('issues a refresh token for offline_access without prompt=consent, rotates it and counts refreshes', async () => {
-    const { code, verifier, redirectUri } = await loginForCode({
-      scope: 'openid offline_access read:messages',
-      resource: 'urn:codegrant:api',
-    })
-    const first = await tokenRequest(as, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    })
+    const first = await exchangeCode(
+      await loginForCode({
+        scope: 'openid offline_access read:messages',
+        resource: 'urn:codegrant:api',
+      }),
+    )
     expect(first.status).toBe(200)
     const rt1 = first.json.refresh_token as string
     expect(typeof rt1).toBe('string')
@@ -251,16 +255,12 @@ describe('startLocalAs', () => {
   })
 
   it('introspects opaque access tokens for the API introspection client', async () => {
-    const { code, verifier, redirectUri } = await loginForCode({
-      scope: 'openid read:messages',
-      resource: 'urn:codegrant:opaque-api',
-    })
-    const { json } = await tokenRequest(as, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    })
+    const { json } = await exchangeCode(
+      await loginForCode({
+        scope: 'openid read:messages',
+        resource: 'urn:codegrant:opaque-api',
+      }),
+    )
     const response = await fetch(new URL('/token/introspection', as.issuer), {
       method: 'POST',
       headers: {
@@ -282,16 +282,12 @@ describe('startLocalAs', () => {
   })
 
   it('introspects its own JWT access tokens too (oidc-provider alone refuses them)', async () => {
-    const { code, verifier, redirectUri } = await loginForCode({
-      scope: 'openid read:messages',
-      resource: 'urn:codegrant:api',
-    })
-    const { json } = await tokenRequest(as, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    })
+    const { json } = await exchangeCode(
+      await loginForCode({
+        scope: 'openid read:messages',
+        resource: 'urn:codegrant:api',
+      }),
+    )
     const introspect = async (token: string, id: string, secret: string) => {
       const response = await fetch(new URL('/token/introspection', as.issuer), {
         method: 'POST',
@@ -346,17 +342,10 @@ describe('startLocalAs', () => {
       backchannel_logout_uri: 'http://127.0.0.1:9/backchannel',
       scope: localClientScope,
     })
-    const { code, verifier, redirectUri } = await loginForCode({ client_id: 'runtime-client' })
-    const { status } = await tokenRequest(
-      as,
-      {
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: redirectUri,
-        code_verifier: verifier,
-      },
-      { clientId: 'runtime-client', clientSecret: 'runtime-secret-for-local-tests-only' },
-    )
+    const { status } = await exchangeCode(await loginForCode({ client_id: 'runtime-client' }), {
+      clientId: 'runtime-client',
+      clientSecret: 'runtime-secret-for-local-tests-only',
+    })
     expect(status).toBe(200)
   })
 })
