@@ -1,11 +1,14 @@
 // Regression tests (integration) for defects found by the security review, against a real
 // oidc-provider and a real express-session.
 import { request as httpRequest } from 'node:http'
-import { createRedisLock, requiresAuth } from '@codegrant/express'
-import { startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { createRedisLock, createRedisSessionIndex, requiresAuth } from '@codegrant/express'
+import { completeLogout, startLocalAs, type LocalAs } from '@codegrant/local-as'
+import express from 'express'
+import session from 'express-session'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, authOf, sleep, startTestApp, type TestApp } from './express-harness.js'
+import { addBackchannelClient } from './support/local-as.js'
 import { startRedis, type RedisServer } from './support/redis.js'
 
 let as: LocalAs
@@ -204,6 +207,14 @@ describe('regression: the Redis lock expired under a slow holder', () => {
     await again()
   })
 
+  it('the Redis session index forgets a jti so the logout can be retried', async () => {
+    const index = createRedisSessionIndex(client, { prefix: 'rg3:' })
+    expect(await index.firstUse('iss jti-a', 60)).toBe(true)
+    expect(await index.firstUse('iss jti-a', 60)).toBe(false)
+    await index.forget('iss jti-a')
+    expect(await index.firstUse('iss jti-a', 60)).toBe(true)
+  })
+
   it('release and extension stay owner-only', async () => {
     const lock = createRedisLock(client, { prefix: 'rg2:', ttl: 300 })
     const release = await lock.acquire('k')
@@ -214,5 +225,81 @@ describe('regression: the Redis lock expired under a slow holder', () => {
     expect(await client.pTTL('rg2:k')).toBeGreaterThan(4000)
     await release()
     expect(await client.get('rg2:k')).toBe('someone-else')
+  })
+})
+
+/** A MemoryStore whose next `destroy` fails once when armed. */
+class FlakyStore extends session.MemoryStore {
+  failNextDestroy = false
+  override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    if (this.failNextDestroy) {
+      this.failNextDestroy = false
+      callback?.(new Error('store down for a moment'))
+      return
+    }
+    super.destroy(sid, callback)
+  }
+}
+
+describe('regression: back-channel logout retry refused as a replay after a failure', () => {
+  let app: TestApp
+  const store = new FlakyStore()
+  const logoutTokens: string[] = []
+  const clientId = 'web-backchannel-regression'
+  const clientSecret = 'web-backchannel-regression-secret-for-local-tests'
+  beforeAll(async () => {
+    app = await startTestApp({
+      as,
+      store,
+      clientId,
+      clientSecret,
+      before: (a) => {
+        a.post(
+          '/backchannel-logout',
+          express.urlencoded({ extended: false }),
+          (req, _res, next) => {
+            if (typeof req.body?.logout_token === 'string') logoutTokens.push(req.body.logout_token)
+            next()
+          },
+        )
+      },
+    })
+    await addBackchannelClient(as, {
+      clientId,
+      clientSecret,
+      backchannelLogoutUri: `${app.url}/backchannel-logout`,
+    })
+  })
+  afterAll(async () => {
+    await app?.close()
+  })
+
+  it("the OP's retry with the same logout token ends the session", async () => {
+    const agent = new Agent(app.url)
+    expect((await agent.login()).status).toBe(302)
+    expect((await agent.json('/me')).status).toBe(200)
+    store.failNextDestroy = true
+    await completeLogout(`${as.issuer}/session/end`, { cookieJar: agent.asJar })
+    const end = Date.now() + 5000
+    while (logoutTokens.length === 0 && Date.now() < end) await sleep(50)
+    expect(logoutTokens.length).toBe(1)
+    // The first delivery failed on our side: the session is still alive.
+    expect(store.failNextDestroy).toBe(false)
+    expect((await agent.json('/me')).status).toBe(200)
+    // The OP retries with the same token.
+    const retry = await fetch(`${app.url}/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: logoutTokens[0]! }).toString(),
+    })
+    expect(retry.status).toBe(200)
+    expect((await agent.json('/me')).status).toBe(401)
+    // A replay after a completed logout is still refused.
+    const replay = await fetch(`${app.url}/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: logoutTokens[0]! }).toString(),
+    })
+    expect(replay.status).toBe(400)
   })
 })

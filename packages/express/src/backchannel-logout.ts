@@ -55,13 +55,6 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
     reply(res, 400, 'invalid_request', 'The logout token is invalid')
     return
   }
-  const exp = typeof claims.exp === 'number' ? claims.exp : 0
-  const ttl = Math.max(MIN_JTI_TTL, exp - Math.floor(Date.now() / 1000) + 60)
-  if (!(await config.sessionIndex.firstUse(`${iss} ${jti}`, ttl))) {
-    config.logger?.warn('back-channel logout token replayed')
-    reply(res, 400, 'invalid_request', 'The logout token was already used')
-    return
-  }
   // sid names one login session; a token with only sub ends all of the user's sessions.
   const key =
     sid !== undefined
@@ -73,18 +66,36 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
     reply(res, 400, 'invalid_request', 'The logout token is invalid')
     return
   }
-  const ops = storeOps(ctx, req)
-  for (const sessionId of await config.sessionIndex.find(key)) {
-    // Under the session lock, so an in-flight refresh cannot write the session back.
-    const release = await ctx.guard.acquire(sessionId)
-    try {
-      await ops.destroy(sessionId)
-    } finally {
-      await release()
-    }
-    ctx.recent.delete(sessionId)
+  const exp = typeof claims.exp === 'number' ? claims.exp : 0
+  const ttl = Math.max(MIN_JTI_TTL, exp - Math.floor(Date.now() / 1000) + 60)
+  const replayKey = `${iss} ${jti}`
+  if (!(await config.sessionIndex.firstUse(replayKey, ttl))) {
+    config.logger?.warn('back-channel logout token replayed')
+    reply(res, 400, 'invalid_request', 'The logout token was already used')
+    return
   }
-  await config.sessionIndex.remove(key)
+  try {
+    const ops = storeOps(ctx, req)
+    for (const sessionId of await config.sessionIndex.find(key)) {
+      // Under the session lock, so an in-flight refresh cannot write the session back.
+      const release = await ctx.guard.acquire(sessionId)
+      try {
+        await ops.destroy(sessionId)
+      } finally {
+        await release()
+      }
+      ctx.recent.delete(sessionId)
+    }
+    await config.sessionIndex.remove(key)
+  } catch (err) {
+    // The logout did not happen: the OP's retry with this same token must not be a "replay".
+    await config.sessionIndex.forget(replayKey).catch((cause: unknown) => {
+      config.logger?.warn('back-channel logout token could not be forgotten', {
+        code: (cause as { code?: unknown }).code,
+      })
+    })
+    throw err
+  }
   reply(res, 200)
 }
 

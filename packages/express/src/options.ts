@@ -182,7 +182,10 @@ export function resolveOptions(options: AuthOptions): ResolvedConfig {
     throw new TypeError('"lock" must be a SessionLock')
   }
   const index = options.sessionIndex
-  if (index !== undefined && (!isObject(index) || typeof index.find !== 'function')) {
+  if (
+    index !== undefined &&
+    (!isObject(index) || typeof index.find !== 'function' || typeof index.forget !== 'function')
+  ) {
     throw new TypeError('"sessionIndex" must be a SessionIndex')
   }
   const logger = options.logger

@@ -57,5 +57,8 @@ export function createRedisSessionIndex(
       const reply = await run(['SET', `${prefix}jti:${jti}`, '1', 'NX', 'EX', seconds])
       return reply === 'OK'
     },
+    async forget(jti: string): Promise<void> {
+      await run(['DEL', `${prefix}jti:${jti}`])
+    },
   })
 }

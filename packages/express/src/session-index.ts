@@ -17,6 +17,11 @@ export interface SessionIndex {
   remove(key: string): Promise<void>
   /** `true` the first time `jti` is seen within `ttl` seconds, `false` for a replay. */
   firstUse(jti: string, ttl: number): Promise<boolean>
+  /**
+   * Forgets a `jti` recorded by {@link SessionIndex.firstUse}: called when the logout it carried
+   * could not be completed, so that the OP's retry with the same token is not refused as a replay.
+   */
+  forget(jti: string): Promise<void>
 }
 
 /** The index key of a `sid` / `sub` (issuer included: the same sid from two issuers differs). */
@@ -70,6 +75,9 @@ export function createMemorySessionIndex(): SessionIndex {
       jtis.set(jti, now + ttl * 1000)
       tick(now)
       return true
+    },
+    async forget(jti: string): Promise<void> {
+      jtis.delete(jti)
     },
   })
 }
