@@ -1,6 +1,7 @@
 // Regression tests (integration) for defects found by the security review, against a real
 // oidc-provider and a real express-session.
 import { request as httpRequest } from 'node:http'
+import { fileURLToPath } from 'node:url'
 import { createRedisLock, createRedisSessionIndex, requiresAuth } from '@codegrant/express'
 import { completeLogout, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import express from 'express'
@@ -8,7 +9,9 @@ import session from 'express-session'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, authOf, sleep, startTestApp, type TestApp } from './express-harness.js'
-import { addBackchannelClient } from './support/local-as.js'
+import { baseEnv, spawnNode, stopChild, waitForOutput, type Child } from './support/child.js'
+import { addBackchannelClient, webAppEnv } from './support/local-as.js'
+import { freePort } from './support/ports.js'
 import { startRedis, type RedisServer } from './support/redis.js'
 
 let as: LocalAs
@@ -302,4 +305,58 @@ describe('regression: back-channel logout retry refused as a replay after a fail
     })
     expect(replay.status).toBe(400)
   })
+})
+
+// examples/web-app from its tsc output: build first (`npx tsc -b`).
+const WEB_APP = fileURLToPath(new URL('../examples/web-app/dist/index.js', import.meta.url))
+
+describe('regression: web-app body-parser errors answered 500', () => {
+  let child: Child | undefined
+  let base = ''
+  beforeAll(async () => {
+    const port = await freePort()
+    base = `http://127.0.0.1:${port}`
+    child = spawnNode(WEB_APP, {
+      ...baseEnv(),
+      ...webAppEnv(as),
+      PORT: String(port),
+      BASE_URL: base,
+      SESSION_SECRET: 'regression-session-secret-0123456789abcdef',
+    })
+    await waitForOutput(child, /listening/)
+  })
+  afterAll(async () => {
+    if (child !== undefined) await stopChild(child)
+  })
+
+  const form = 'application/x-www-form-urlencoded'
+  const cases = [
+    { path: '/callback', type: form, body: `state=${'a'.repeat(70_000)}`, status: 413 },
+    { path: '/callback', type: `${form}; charset=koi8-r`, body: 'state=a', status: 415 },
+    {
+      path: '/backchannel-logout',
+      type: form,
+      body: `logout_token=${'a'.repeat(70_000)}`,
+      status: 413,
+    },
+    {
+      path: '/backchannel-logout',
+      type: `${form}; charset=koi8-r`,
+      body: 'logout_token=a',
+      status: 415,
+    },
+  ]
+  for (const c of cases) {
+    it(`POST ${c.path} (${c.type.includes('charset') ? 'bad charset' : '70 KB'}) -> ${c.status}`, async () => {
+      const res = await fetch(`${base}${c.path}`, {
+        method: 'POST',
+        headers: { 'content-type': c.type, accept: 'application/json' },
+        body: c.body,
+      })
+      expect(res.status).toBe(c.status)
+      const text = await res.text()
+      expect(text).not.toContain('aaaa')
+      expect(text).not.toContain('koi8')
+    })
+  }
 })

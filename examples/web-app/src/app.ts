@@ -39,6 +39,36 @@ function wantsHtml(req: Request): boolean {
   return req.accepts(['json', 'html']) === 'html'
 }
 
+const CLIENT_ERRORS: Record<number, { code: string; title: string; message: string }> = {
+  400: { code: 'ERR_BAD_REQUEST', title: 'Bad request', message: 'The request is malformed.' },
+  413: {
+    code: 'ERR_REQUEST_TOO_LARGE',
+    title: 'Request too large',
+    message: 'The request body is too large.',
+  },
+  415: {
+    code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+    title: 'Unsupported media type',
+    message: 'The request body has an unsupported type or charset.',
+  },
+}
+
+/**
+ * The status of an error meant for the client (http-errors from body-parser: `expose` set and a
+ * 4xx `status`), else `undefined`.
+ */
+function clientError(err: unknown): number | undefined {
+  if (err === null || typeof err !== 'object') return undefined
+  const { status, statusCode, expose } = err as {
+    status?: unknown
+    statusCode?: unknown
+    expose?: unknown
+  }
+  const value = typeof status === 'number' ? status : statusCode
+  if (expose !== true || typeof value !== 'number' || !Number.isInteger(value)) return undefined
+  return value >= 400 && value <= 499 ? value : undefined
+}
+
 /** Builds the example app (no listening). */
 export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Express {
   const { baseUrl } = deps
@@ -227,6 +257,11 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
               : status === 401
                 ? 'Please log in again'
                 : 'Login failed'
+    } else if (clientError(err) !== undefined) {
+      // A request error from a body parser (too large, unsupported charset, malformed): its
+      // status, with a generic message (never its text, which may echo the input).
+      status = clientError(err) as number
+      ;({ code, title, message } = CLIENT_ERRORS[status] ?? CLIENT_ERRORS[400]!)
     } else if (req.session === undefined && req.sessionStore !== undefined) {
       // express-session could not load the session: the store (Redis) is down. auth() types
       // these errors once it has seen the store; before the first request it cannot.
