@@ -1,6 +1,10 @@
 // Regression tests (integration) for defects found by the security review, against a real
 // oidc-provider and a real express-session.
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRedisLock, createRedisSessionIndex, requiresAuth } from '@codegrant/express'
 import { completeLogout, startLocalAs, type LocalAs } from '@codegrant/local-as'
@@ -9,7 +13,14 @@ import session from 'express-session'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, authOf, sleep, startTestApp, type TestApp } from './express-harness.js'
-import { baseEnv, spawnNode, stopChild, waitForOutput, type Child } from './support/child.js'
+import {
+  baseEnv,
+  runToExit,
+  spawnNode,
+  stopChild,
+  waitForOutput,
+  type Child,
+} from './support/child.js'
 import { addBackchannelClient, webAppEnv } from './support/local-as.js'
 import { freePort } from './support/ports.js'
 import { startRedis, type RedisServer } from './support/redis.js'
@@ -357,6 +368,61 @@ describe('regression: web-app body-parser errors answered 500', () => {
       const text = await res.text()
       expect(text).not.toContain('aaaa')
       expect(text).not.toContain('koi8')
+    })
+  }
+})
+
+describe('regression: web-app accepted an unusable CLIENT_PRIVATE_KEY at start', () => {
+  let dir = ''
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'codegrant-key-'))
+  })
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const env = (keyFile: string): Record<string, string> => ({
+    ...baseEnv(),
+    ...webAppEnv(as),
+    PORT: '0',
+    CLIENT_AUTH_METHOD: 'private_key_jwt',
+    CLIENT_PRIVATE_KEY: keyFile,
+    SESSION_SECRET: 'regression-session-secret-0123456789abcdef',
+  })
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+
+  const bad: Array<[string, string]> = [
+    ['a public JWK', JSON.stringify(publicKey.export({ format: 'jwk' }))],
+    ['a truncated public JWK', '{"kty":"RSA","n":"abc","e":"AQAB"}'],
+    ['a PEM with garbage', '-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n'],
+    ['a public key PEM', publicKey.export({ format: 'pem', type: 'spki' }).toString()],
+  ]
+  for (const [label, content] of bad) {
+    it(`stops at start with one line naming CLIENT_PRIVATE_KEY for ${label}`, async () => {
+      const file = join(dir, `${label.replaceAll(' ', '-')}.key`)
+      writeFileSync(file, content)
+      const result = await runToExit(WEB_APP, env(file))
+      expect(result.code).not.toBe(0)
+      expect(result.stdout).not.toContain('listening')
+      const lines = result.stderr.trim().split('\n')
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain('CLIENT_PRIVATE_KEY')
+    })
+  }
+
+  for (const [label, content] of [
+    ['a private JWK', JSON.stringify(privateKey.export({ format: 'jwk' }))],
+    ['a private PEM', privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()],
+  ] as const) {
+    it(`still starts with ${label}`, async () => {
+      const file = join(dir, `${label.replaceAll(' ', '-')}.key`)
+      writeFileSync(file, content)
+      const child = spawnNode(WEB_APP, env(file))
+      try {
+        await waitForOutput(child, /listening/)
+      } finally {
+        await stopChild(child)
+      }
     })
   }
 })

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, createPrivateKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { ClientAuthMethod } from '@codegrant/core'
 
@@ -68,14 +68,31 @@ function readPrivateKey(path: string): JsonWebKey | string {
   } catch {
     throw new ConfigError(`CLIENT_PRIVATE_KEY: cannot read the file ${path}`)
   }
-  if (text.includes('-----BEGIN')) return text
-  try {
-    const jwk = JSON.parse(text) as JsonWebKey
-    if (typeof jwk !== 'object' || jwk === null || typeof jwk.kty !== 'string') throw new Error()
-    return jwk
-  } catch {
-    throw new ConfigError('CLIENT_PRIVATE_KEY must be a PEM file or a private JWK (JSON)')
+  const invalid = new ConfigError('CLIENT_PRIVATE_KEY must be a PEM file or a private JWK (JSON)')
+  // Parsed now, so a public key, a broken PEM or a JWK without its private part stops the app at
+  // start instead of failing at the first login.
+  if (text.includes('-----BEGIN')) {
+    try {
+      createPrivateKey(text)
+    } catch {
+      throw invalid
+    }
+    return text
   }
+  let jwk: JsonWebKey
+  try {
+    jwk = JSON.parse(text) as JsonWebKey
+  } catch {
+    throw invalid
+  }
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk) || typeof jwk.kty !== 'string')
+    throw invalid
+  try {
+    createPrivateKey({ key: jwk as NodeJsonWebKey, format: 'jwk' })
+  } catch {
+    throw invalid
+  }
+  return jwk
 }
 
 /** Reads and checks every setting; throws {@link ConfigError} naming the first bad variable. */
