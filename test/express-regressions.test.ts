@@ -211,7 +211,8 @@ describe('regression: the Redis lock expired under a slow holder', () => {
   it('a held lock is extended past its initial ttl while the holder works', async () => {
     const lock = createRedisLock(client, { prefix: 'rg1:', ttl: 300, waitTimeout: 200 })
     const release = await lock.acquire('k')
-    await sleep(1000)
+    // Without extension it would be gone after 300 ms.
+    await sleep(750)
     // Still held: the key lives on and another holder cannot take it.
     expect(await client.pTTL('rg1:k')).toBeGreaterThan(0)
     await expect(lock.acquire('k')).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' })
@@ -219,6 +220,16 @@ describe('regression: the Redis lock expired under a slow holder', () => {
     expect(await client.exists('rg1:k')).toBe(0)
     const again = await lock.acquire('k')
     await again()
+  })
+
+  it('a hung holder still lets go after a bounded number of extensions', async () => {
+    const lock = createRedisLock(client, { prefix: 'rg4:', ttl: 200, waitTimeout: 3000 })
+    await lock.acquire('k')
+    // Never released: the next holder gets it once the extensions run out.
+    const started = Date.now()
+    const next = await lock.acquire('k')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400)
+    await next()
   })
 
   it('the Redis session index forgets a jti so the logout can be retried', async () => {

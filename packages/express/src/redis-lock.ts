@@ -10,7 +10,9 @@ export interface RedisLockOptions {
   prefix?: string
   /**
    * Milliseconds after which a lock held by a crashed holder expires. A live holder extends it
-   * (every third of `ttl`) for as long as it holds it, so a slow refresh never outlives its lock.
+   * (every third of `ttl`) while it holds it, up to 4 × `ttl` in all (60 s by default: longer
+   * than a worst-case refresh with openid-client's 30 s timeout), so a slow refresh never
+   * outlives its lock and a hung holder still lets go.
    * @default 15000
    */
   ttl?: number
@@ -26,6 +28,9 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 // Extend the key's life only while it still holds our token.
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`
 
+// A live holder keeps the lock at most this many ttls in all.
+const MAX_HOLD_TTLS = 4
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (!Number.isFinite(value) || value <= 0)
@@ -35,9 +40,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 /**
  * A lock shared by every instance that uses the same Redis: `SET key token NX PX ttl` to take it,
- * a Lua compare-and-`PEXPIRE` every `ttl / 3` to keep it while the holder works (so it expires
- * only when the holder died), a Lua compare-and-delete to release it (only by its owner). Redis errors become
- * `AuthError` `ERR_STORE_UNAVAILABLE` (503).
+ * a Lua compare-and-`PEXPIRE` every `ttl / 3` to keep it while the holder works (at most
+ * 4 × `ttl`, so it expires when the holder died or hung), a Lua compare-and-delete to release it
+ * (only by its owner). Redis errors become `AuthError` `ERR_STORE_UNAVAILABLE` (503).
  *
  * @param client a connected node-redis v5 client (`createClient({ url })`); give it
  *   `disableOfflineQueue: true` so commands fail fast while Redis is down.
@@ -78,12 +83,18 @@ export function createRedisLock(
       }
       let released = false
       let extending = false
+      const holdUntil = Date.now() + MAX_HOLD_TTLS * ttl
       const timer = setInterval(
         () => {
           if (released || extending) return
+          const left = Math.min(ttl, holdUntil - Date.now())
+          if (left <= 0) {
+            clearInterval(timer)
+            return
+          }
           extending = true
           client
-            .sendCommand(['EVAL', EXTEND, '1', redisKey, token, String(ttl)])
+            .sendCommand(['EVAL', EXTEND, '1', redisKey, token, String(Math.ceil(left))])
             .then((extended) => {
               // Lost (expired during a Redis outage and taken): stop; the refresh write-back
               // compares versions, so a stale holder cannot clobber a newer token set.
