@@ -10,9 +10,10 @@ export interface RedisLockOptions {
   prefix?: string
   /**
    * Milliseconds after which a lock held by a crashed holder expires. A live holder extends it
-   * (every third of `ttl`) while it holds it, up to 4 × `ttl` in all (60 s by default: longer
-   * than a worst-case refresh with openid-client's 30 s timeout), so a slow refresh never
-   * outlives its lock and a hung holder still lets go.
+   * (every third of `ttl`) while it holds it, up to 4 × `ttl` in all (60 s by default: well over
+   * a worst-case refresh, discovery plus token request at @codegrant/core's 5 s default timeout
+   * each; raise `ttl` with the client's `timeout`), so a slow refresh never outlives its lock and
+   * a hung holder still lets go.
    * @default 15000
    */
   ttl?: number
