@@ -9,6 +9,7 @@ import { resolveOptions, type AuthOptions } from './options.js'
 import { createRequestAuth, type RequestAuth } from './request-auth.js'
 import { nowSeconds, readSection, type SessionLike } from './session-data.js'
 import { regenerateSession } from './session-ops.js'
+import { withSessionLock } from './store-guard.js'
 
 const SESSION_REQUIRED =
   'express-session is not mounted before auth(): add app.use(session({ secret, resave: false, ' +
@@ -53,16 +54,7 @@ export function auth(options: AuthOptions): Router {
         // Absolute lifetime reached: the session ends whatever the activity.
         // Under the session lock, so an in-flight refresh cannot write the old session back.
         const sid = req.sessionID
-        ctx.guard
-          .acquire(sid)
-          .then(async (release) => {
-            try {
-              await regenerateSession(req)
-            } finally {
-              await release()
-            }
-          })
-          .then(() => next(), next)
+        withSessionLock(ctx.guard, sid, () => regenerateSession(req)).then(() => next(), next)
         return
       }
     }

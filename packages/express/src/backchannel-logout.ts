@@ -3,6 +3,7 @@ import type { Request, Response } from 'express'
 import { storeOps, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
 import { indexKey } from './session-index.js'
+import { withSessionLock } from './store-guard.js'
 
 // A logout token is remembered (for replay detection) at least this long.
 const MIN_JTI_TTL = 300
@@ -78,12 +79,7 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
     const ops = storeOps(ctx, req)
     for (const sessionId of await config.sessionIndex.find(key)) {
       // Under the session lock, so an in-flight refresh cannot write the session back.
-      const release = await ctx.guard.acquire(sessionId)
-      try {
-        await ops.destroy(sessionId)
-      } finally {
-        await release()
-      }
+      await withSessionLock(ctx.guard, sessionId, () => ops.destroy(sessionId))
       ctx.recent.delete(sessionId)
     }
     await config.sessionIndex.remove(key)

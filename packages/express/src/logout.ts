@@ -4,6 +4,7 @@ import type { AuthContext } from './context.js'
 import { readSection, type SessionLike } from './session-data.js'
 import { destroySession } from './session-ops.js'
 import { openTokens } from './user-record.js'
+import { withSessionLock } from './store-guard.js'
 
 async function logout(req: Request, res: Response, ctx: AuthContext): Promise<void> {
   const { config } = ctx
@@ -13,12 +14,7 @@ async function logout(req: Request, res: Response, ctx: AuthContext): Promise<vo
   const sid = req.sessionID
   // The local session ends first, whatever the AS says afterwards. Under the session lock, so an
   // in-flight refresh finishes first (and then finds the session gone) instead of writing it back.
-  const release = await ctx.guard.acquire(sid)
-  try {
-    await destroySession(req)
-  } finally {
-    await release()
-  }
+  await withSessionLock(ctx.guard, sid, () => destroySession(req))
   ctx.recent.delete(sid)
   if (user === undefined) {
     res.redirect(302, config.postLogoutRedirect)

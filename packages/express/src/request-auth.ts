@@ -12,6 +12,7 @@ import { AuthError } from './errors.js'
 import { readSection, nowSeconds, type UserRecord } from './session-data.js'
 import { regenerateSession } from './session-ops.js'
 import { needsRefresh, openTokens, sealUser } from './user-record.js'
+import { withSessionLock } from './store-guard.js'
 
 /** Options of {@link RequestAuth.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -72,16 +73,7 @@ export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
   const endSession = async (cause: unknown, message: string): Promise<never> => {
     // Under the session lock, like every other destruction of a session with tokens.
     const sid = req.sessionID
-    await ctx.guard
-      .acquire(sid)
-      .then(async (release) => {
-        try {
-          await regenerateSession(req)
-        } finally {
-          await release()
-        }
-      })
-      .catch(() => undefined)
+    await withSessionLock(ctx.guard, sid, () => regenerateSession(req)).catch(() => undefined)
     throw new AuthError('ERR_SESSION_ENDED', message, { cause })
   }
 
@@ -99,13 +91,7 @@ export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
       return tokensOf(recent).access_token
     }
 
-    const release = await ctx.guard.acquire(sid)
-    let outcome: { token: string } | { ended: unknown }
-    try {
-      outcome = await refreshLocked(sid, mine)
-    } finally {
-      await release()
-    }
+    const outcome = await withSessionLock(ctx.guard, sid, () => refreshLocked(sid, mine))
     if ('token' in outcome) return outcome.token
     return endSession(outcome.ended, 'The session has ended: please log in again')
   }

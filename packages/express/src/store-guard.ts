@@ -23,6 +23,23 @@ export interface GuardConfig {
   acquire(sid: string): Promise<() => Promise<void>>
 }
 
+/**
+ * Runs `work` holding the session's lock: every write or destruction of a session that holds
+ * tokens goes through it, so an in-flight refresh can never write an older session back.
+ */
+export async function withSessionLock<T>(
+  guard: GuardConfig,
+  sessionId: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const release = await guard.acquire(sessionId)
+  try {
+    return await work()
+  } finally {
+    await release()
+  }
+}
+
 type Callback = (err?: unknown, value?: unknown) => void
 type SetFn = (sid: string, session: unknown, callback?: Callback) => unknown
 
