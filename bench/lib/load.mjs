@@ -22,6 +22,8 @@ import { config } from './config.mjs'
  * @property {number} non2xx
  * @property {number} errors connection errors and timeouts
  * @property {number} seconds measured duration
+ * @property {number} loadGeneratorCpu CPU seconds per second the load generator (this process)
+ *   used during the measured run: near 1 means autocannon itself was the bottleneck
  */
 
 /**
@@ -79,6 +81,7 @@ export async function measure(options) {
 
   let latencies = new Float64Array(1 << 16)
   let n = 0
+  const cpuBefore = process.cpuUsage()
   const result = await runOnce(options, duration, (ms) => {
     if (n === latencies.length) {
       const grown = new Float64Array(latencies.length * 2)
@@ -87,6 +90,7 @@ export async function measure(options) {
     }
     latencies[n++] = ms
   })
+  const cpu = process.cpuUsage(cpuBefore)
   const sorted = latencies.subarray(0, n).sort()
   const pct = (/** @type {number} */ p) =>
     n === 0 ? NaN : /** @type {number} */ (sorted[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)])
@@ -99,5 +103,6 @@ export async function measure(options) {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     seconds,
+    loadGeneratorCpu: (cpu.user + cpu.system) / 1e6 / seconds,
   }
 }

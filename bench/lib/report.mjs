@@ -59,7 +59,8 @@ export async function runScenario(scenario) {
       const flag = m.non2xx || m.errors ? `  !! non-2xx ${m.non2xx}, errors ${m.errors}` : ''
       process.stderr.write(
         `  ${scenario.id} round ${round + 1}/${config.rounds} ${contender.name.padEnd(10)} ` +
-          `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms${flag}\n`,
+          `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms` +
+          `  load-gen cpu ${(m.loadGeneratorCpu * 100).toFixed(0)}%${flag}\n`,
       )
     }
   }
