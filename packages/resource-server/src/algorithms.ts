@@ -45,6 +45,19 @@ function digestOf(alg: string): string {
   return `sha${alg.slice(2)}`
 }
 
+/** RSASSA-PSS with SHA-`bits`, its salt as long as the digest (RFC 7518 section 3.5). */
+function pss(key: KeyObject, bits: string): VerifyParams {
+  return Object.freeze({
+    digest: `sha${bits}`,
+    key: {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    },
+    signatureLength: undefined,
+  })
+}
+
 /**
  * The algorithms a public key can verify, each with its prepared {@link VerifyParams}.
  * RSA keys shorter than 2048 bits get none (RFC 7518 §3.3).
@@ -59,35 +72,12 @@ export function paramsForKey(key: KeyObject): Map<string, VerifyParams> {
     if ((details?.modulusLength ?? 0) < 2048) return out
     for (const bits of ['256', '384', '512']) {
       out.set(`RS${bits}`, Object.freeze({ digest: `sha${bits}`, key, signatureLength: undefined }))
-      out.set(
-        `PS${bits}`,
-        Object.freeze({
-          digest: `sha${bits}`,
-          key: {
-            key,
-            padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-          },
-          signatureLength: undefined,
-        }),
-      )
+      out.set(`PS${bits}`, pss(key, bits))
     }
   } else if (type === 'rsa-pss') {
     // An RSA-PSS key cannot do PKCS#1 v1.5; its own parameters are enforced by node:crypto.
     if ((details?.modulusLength ?? 0) < 2048) return out
-    for (const bits of ['256', '384', '512'])
-      out.set(
-        `PS${bits}`,
-        Object.freeze({
-          digest: `sha${bits}`,
-          key: {
-            key,
-            padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-          },
-          signatureLength: undefined,
-        }),
-      )
+    for (const bits of ['256', '384', '512']) out.set(`PS${bits}`, pss(key, bits))
   } else if (type === 'ec') {
     const alg = CURVE_ALG[details?.namedCurve ?? '']
     if (alg !== undefined)
