@@ -23,7 +23,7 @@ const s = first.settings
 const lines = [
   START,
   '',
-  `Run on ${files.map((f) => f.date).join(' and ')} with \`${command}\`.`,
+  `Results written at ${files.map((f) => f.date).join(' and ')} by \`${command}\` (packages built from commit ${first.commit ?? 'unknown'}).`,
   '',
   `Machine: \`nproc\` = ${m.nproc}, CPU model "${m.cpuModel}" (/proc/cpuinfo), Node ${m.node}, ` +
     `${m.platform}. Settings: ${s.connections} connections, pipelining ${s.pipelining}, ` +
