@@ -62,11 +62,13 @@ export function auth(options: AuthOptions): Router {
   })
 
   const { routes } = config
+  const callback = callbackHandler(ctx)
+  const logout = logoutHandler(ctx)
   router.get(routes.login, loginHandler(ctx))
-  router.get(routes.callback, callbackHandler(ctx))
-  router.post(routes.callback, form, callbackHandler(ctx))
-  router.get(routes.logout, logoutHandler(ctx))
-  router.post(routes.logout, logoutHandler(ctx))
+  router.get(routes.callback, callback)
+  router.post(routes.callback, form, callback)
+  router.get(routes.logout, logout)
+  router.post(routes.logout, logout)
   if (routes.backchannelLogout !== false) {
     router.post(routes.backchannelLogout, form, backchannelLogoutHandler(ctx))
   }
