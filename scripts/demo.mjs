@@ -184,6 +184,7 @@ try {
 
   await startExample('api', 'api', {
     PORT: String(apiPort),
+    BASE_URL: apiUrl,
     ISSUER_URL: issuer,
     AUDIENCE: audience,
     INTROSPECTION_CLIENT_ID: localClients.apiIntrospector.clientId,
@@ -215,4 +216,9 @@ codegrant demo is ready (Ctrl-C stops it)
 
   Sign in as "${demoUser.username}" with password "${demoUser.password}".
   Access tokens live ${accessTokenTtl}s; set ACCESS_TOKEN_TTL=20 to watch refreshes.
+
+  To point your own app at this AS: ISSUER_URL=${issuer}
+    CLIENT_ID=${localClients.webBasic.clientId} CLIENT_SECRET=${localClients.webBasic.clientSecret}
+    (client_secret_basic; redirect URI http://localhost:<any port>/callback, or 127.0.0.1;
+    post-logout http://localhost:<any port>/)
 `)

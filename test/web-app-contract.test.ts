@@ -209,6 +209,19 @@ describe('examples/web-app start-up errors', () => {
     expect(stderr).toContain('ISSUER_URL')
   })
 
+  it('refuses to start without SESSION_SECRET when NODE_ENV=production, naming it', async () => {
+    const { code, stderr } = await runWebAppExpectingExit({
+      ISSUER_URL: 'https://idp.example.com',
+      CLIENT_ID: 'x',
+      CLIENT_SECRET: 'y',
+      NODE_ENV: 'production',
+      PORT: '0',
+    })
+    expect(code).not.toBe(0)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toContain('SESSION_SECRET')
+  })
+
   it('a missing CLIENT_ID is named', async () => {
     const { code, stderr } = await runWebAppExpectingExit({
       ISSUER_URL: 'https://idp.example.com',
@@ -243,6 +256,50 @@ describe('examples/web-app client authentication methods', () => {
     ['private_key_jwt', { CLIENT_ID: localClients.webPkjwt.clientId, CLIENT_PRIVATE_KEY: pemFile }],
     ['none', { CLIENT_ID: localClients.publicClient.clientId }],
   ]
+  it.each([
+    ['client_secret_jwt', 'issuer'],
+    ['client_secret_jwt', 'token_endpoint'],
+    ['private_key_jwt', 'token_endpoint'],
+  ])('signs the %s client assertion for CLIENT_ASSERTION_AUDIENCE=%s', async (method, audience) => {
+    const vars =
+      method === 'client_secret_jwt'
+        ? {
+            CLIENT_ID: localClients.webJwt.clientId,
+            CLIENT_SECRET: localClients.webJwt.clientSecret!,
+          }
+        : { CLIENT_ID: localClients.webPkjwt.clientId, CLIENT_PRIVATE_KEY: jwkFile }
+    const app = await startWebApp({
+      ISSUER_URL: as.issuer,
+      CLIENT_AUTH_METHOD: method,
+      CLIENT_ASSERTION_AUDIENCE: audience,
+      ...vars,
+    })
+    try {
+      as.resetCounts()
+      expect((await new Agent(app.url).login()).status).toBe(302)
+      const grant = as.events.find(
+        (e) => e.name === 'grant.success' && e.grantType === 'authorization_code',
+      )
+      const expected = audience === 'issuer' ? as.issuer : `${as.issuer}/token`
+      expect([grant?.clientAssertionAudience].flat()).toEqual([expected])
+    } finally {
+      await app.stop()
+    }
+  })
+
+  it('refuses an unknown CLIENT_ASSERTION_AUDIENCE at start, naming it', async () => {
+    const { code, stderr } = await runWebAppExpectingExit({
+      ISSUER_URL: as.issuer,
+      CLIENT_ID: 'x',
+      CLIENT_SECRET: 'y',
+      CLIENT_ASSERTION_AUDIENCE: 'token-endpoint',
+      PORT: '0',
+    })
+    expect(code).not.toBe(0)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toContain('CLIENT_ASSERTION_AUDIENCE')
+  })
+
   it.each(cases)('logs in with %s', async (method, vars) => {
     const app = await startWebApp({ ISSUER_URL: as.issuer, CLIENT_AUTH_METHOD: method, ...vars })
     try {

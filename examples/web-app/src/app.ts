@@ -105,6 +105,7 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
       clientId: config.clientId,
       ...(config.clientSecret !== undefined ? { clientSecret: config.clientSecret } : {}),
       clientAuthMethod: config.clientAuthMethod,
+      assertionAudience: config.assertionAudience,
       ...(config.privateKey !== undefined ? { privateKey: config.privateKey } : {}),
       redirectUri: `${baseUrl}/callback`,
       postLogoutRedirectUri: `${baseUrl}/`,

@@ -12,6 +12,8 @@ export interface WebAppConfig {
   clientSecret: string | undefined
   clientAuthMethod: ClientAuthMethod
   privateKey: JsonWebKey | string | undefined
+  /** The `aud` of a client assertion (`client_secret_jwt`, `private_key_jwt`). */
+  assertionAudience: 'issuer' | 'token_endpoint'
   scope: string
   apiUrl: string | undefined
   apiAudience: string | undefined
@@ -36,6 +38,7 @@ const METHODS: readonly ClientAuthMethod[] = [
   'private_key_jwt',
   'none',
 ]
+const ASSERTION_AUDIENCES = ['issuer', 'token_endpoint'] as const
 const DEV_SECRET = 'codegrant-example-web-app-development-secret-do-not-use-in-production'
 
 type Env = Record<string, string | undefined>
@@ -126,11 +129,24 @@ export function loadConfig(env: Env): WebAppConfig {
   let privateKey: JsonWebKey | string | undefined
   if (method === 'private_key_jwt') privateKey = readPrivateKey(required(env, 'CLIENT_PRIVATE_KEY'))
 
+  const audience = value(env, 'CLIENT_ASSERTION_AUDIENCE') ?? 'issuer'
+  if (!(ASSERTION_AUDIENCES as readonly string[]).includes(audience)) {
+    throw new ConfigError(
+      `CLIENT_ASSERTION_AUDIENCE must be one of ${ASSERTION_AUDIENCES.join(', ')}`,
+    )
+  }
+  const assertionAudience = audience as WebAppConfig['assertionAudience']
+
   const scope = value(env, 'SCOPE') ?? 'openid profile email offline_access'
   if (!scope.split(' ').includes('openid')) throw new ConfigError('SCOPE must include openid')
 
   let sessionSecret = value(env, 'SESSION_SECRET')
   if (sessionSecret === undefined) {
+    if (value(env, 'NODE_ENV') === 'production') {
+      throw new ConfigError(
+        'SESSION_SECRET is required when NODE_ENV=production (32+ random characters, e.g. `openssl rand -base64 32`)',
+      )
+    }
     sessionSecret = DEV_SECRET
     warnings.push(
       'WARNING: SESSION_SECRET is not set; using a public development secret. Sessions and stored tokens are NOT protected. Set SESSION_SECRET (32+ random characters) in production.',
@@ -151,6 +167,7 @@ export function loadConfig(env: Env): WebAppConfig {
     clientSecret,
     clientAuthMethod: method,
     privateKey,
+    assertionAudience,
     scope,
     apiUrl: url(env, 'API_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     apiAudience: value(env, 'API_AUDIENCE'),

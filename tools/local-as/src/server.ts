@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { JWK } from 'jose'
+import { decodeJwt, type JWK } from 'jose'
 import type Provider from 'oidc-provider'
 import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider'
 import {
@@ -30,6 +30,8 @@ export interface LocalAsEvent {
   readonly grantId?: string
   readonly accountId?: string
   readonly sid?: string
+  /** `grant.success` with a client assertion (`client_secret_jwt`, `private_key_jwt`): its `aud`. */
+  readonly clientAssertionAudience?: string | readonly string[]
   /** OAuth error code (error events). */
   readonly error?: string
   readonly errorDescription?: string
@@ -74,6 +76,16 @@ function loadProvider(): Promise<typeof Provider> {
 function grantFromContext(ctx: KoaContextWithOIDC): { grantId?: string } {
   const grant = ctx.oidc?.entities?.Grant as { jti?: string } | undefined
   return grant?.jti ? { grantId: grant.jti } : {}
+}
+
+/** The `aud` of the request's client assertion, when it authenticated with one. */
+function assertionAudience(ctx: KoaContextWithOIDC): {
+  clientAssertionAudience?: string | string[]
+} {
+  const assertion = ctx.oidc?.params?.client_assertion
+  if (typeof assertion !== 'string') return {}
+  const { aud } = decodeJwt(assertion)
+  return aud === undefined ? {} : { clientAssertionAudience: aud }
 }
 
 /**
@@ -271,6 +283,7 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
         grantType,
         ...(ctx.oidc.client ? { clientId: ctx.oidc.client.clientId } : {}),
         ...grantFromContext(ctx),
+        ...assertionAudience(ctx),
       })
     })
     provider.on(
