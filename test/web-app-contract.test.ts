@@ -261,7 +261,7 @@ describe('examples/web-app client authentication methods', () => {
     ['client_secret_jwt', 'token_endpoint'],
     ['private_key_jwt', 'token_endpoint'],
   ])('signs the %s client assertion for CLIENT_ASSERTION_AUDIENCE=%s', async (method, audience) => {
-    const vars =
+    const vars: Record<string, string> =
       method === 'client_secret_jwt'
         ? {
             CLIENT_ID: localClients.webJwt.clientId,
