@@ -4,7 +4,7 @@
 // subpaths), required from CommonJS, and run: a login against the local AS over HTTP.
 //
 // Third-party packages come from the npm registry at the versions of this workspace's lockfile,
-// with --prefer-offline: about 5 s with a warm npm cache, 10-15 s cold.
+// with --prefer-offline: 94 packages, about 5 s with a warm npm cache and 15 s with an empty one.
 import { execFile } from 'node:child_process'
 import {
   copyFileSync,
