@@ -1,0 +1,390 @@
+// The first hour of a new user, in CI: the three packages as `pnpm pack` makes them, installed
+// with npm into a fresh app outside the workspace (no workspace links, no vitest aliases), then
+// type-checked as a strict TypeScript user would (node16 ESM, and node10 CommonJS for the
+// subpaths), required from CommonJS, and run: a login against the local AS over HTTP.
+//
+// Third-party packages come from the npm registry at the versions of this workspace's lockfile,
+// with --prefer-offline: 94 packages, about 5 s with a warm npm cache and 15 s with an empty one.
+import { execFile } from 'node:child_process'
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  defaultAudience,
+  demoUser,
+  localClients,
+  startLocalAs,
+  type LocalAs,
+} from '@codegrant/local-as'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Agent } from './express-harness.js'
+import { baseEnv, spawnNode, stopChild, waitForOutput, type Child } from './support/child.js'
+import { freePort } from './support/ports.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const packages = ['core', 'express', 'resource-server'] as const
+const tsc = join(root, 'node_modules/typescript/bin/tsc')
+
+interface Run {
+  code: number | null
+  output: string
+}
+
+/** Runs a command to its end; never rejects (the exit code and output tell what happened). */
+function run(command: string, args: string[], cwd: string, env = baseEnv()): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { cwd, env, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null
+        resolve({ code, output: `${stdout}${stderr}` })
+      },
+    )
+  })
+}
+
+/** The version this workspace's lockfile installed, so the app tests what CI tests. */
+function workspaceVersion(name: string): string {
+  const require = createRequire(join(root, 'test/package.json'))
+  return (
+    JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }
+  ).version
+}
+
+interface Manifest {
+  dependencies?: Record<string, string>
+  peerDependencies?: Record<string, string>
+  types?: string
+  typings?: string
+  exports?: unknown
+}
+
+const readJson = (file: string): Manifest => JSON.parse(readFileSync(file, 'utf8')) as Manifest
+
+/**
+ * The bare specifiers (`express`, `node:crypto`) that the .d.ts files under `dir` import or
+ * reference.
+ */
+function declarationImports(dir: string): Set<string> {
+  const found = new Set<string>()
+  const pattern =
+    /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|reference\s+types=)['"]([^'"./][^'"]*)['"]/g
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue
+    // Without comments: TSDoc examples show imports that the declarations do not make.
+    const text = readFileSync(join(entry.parentPath, entry.name), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/(?!\/).*$/gm, '')
+    for (const match of text.matchAll(pattern)) found.add(match[1]!)
+  }
+  return found
+}
+
+/** `@scope/name/sub` -> `@scope/name`, `name/sub` -> `name`. */
+const packageName = (specifier: string): string =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/')
+
+/** `"types"` somewhere in an `exports` map: the package ships its own declarations. */
+function hasTypesCondition(exports: unknown): true | undefined {
+  if (exports === null || typeof exports !== 'object') return undefined
+  for (const [key, value] of Object.entries(exports)) {
+    if (key === 'types' || hasTypesCondition(value)) return true
+  }
+  return undefined
+}
+
+const strict = {
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  exactOptionalPropertyTypes: true,
+  noUncheckedSideEffectImports: true,
+  types: ['node'],
+  target: 'ES2022',
+}
+
+const tsconfigs: Record<string, object> = {
+  // The app that runs: ESM, node16 resolution ("exports"), emitted to dist/. Our .d.ts and
+  // everything they import are type-checked too (skipLibCheck off; TypeScript's own lib files are
+  // left out, they are not what this tests).
+  'tsconfig.json': {
+    compilerOptions: {
+      ...strict,
+      skipLibCheck: false,
+      skipDefaultLibCheck: true,
+      // DOM: the published .d.ts of core and resource-server name the DOM globals JsonWebKey,
+      // CryptoKey and HeadersInit, which @types/node does not declare.
+      lib: ['ES2023', 'DOM'],
+      module: 'node16',
+      moduleResolution: 'node16',
+      verbatimModuleSyntax: true,
+      noEmitOnError: true,
+      rootDir: 'src',
+      outDir: 'dist',
+    },
+    files: ['src/app.ts'],
+  },
+  // CommonJS projects on the legacy resolution, which ignores "exports" (typesVersions serves the
+  // subpaths there), configured as `tsc --init` does (skipLibCheck, no DOM). Two programs: the
+  // two packages' `req.auth` augmentations differ.
+  ...Object.fromEntries(
+    ['express-global', 'resource-server-express'].map((name) => [
+      `tsconfig.node10-${name}.json`,
+      {
+        compilerOptions: {
+          ...strict,
+          skipLibCheck: true,
+          lib: ['ES2023'],
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          esModuleInterop: true,
+          noEmit: true,
+        },
+        files: [`cjs/${name}.ts`],
+      },
+    ]),
+  ),
+}
+
+const cjsFiles: Record<string, string> = {
+  'cjs/package.json': JSON.stringify({ type: 'commonjs' }),
+  'cjs/express-global.ts': `import { createClient } from '@codegrant/core'
+import { auth, requiresAuth } from '@codegrant/express'
+import '@codegrant/express/global'
+import express from 'express'
+
+const app = express()
+app.use(
+  auth({
+    client: () =>
+      createClient({
+        issuer: 'https://as.example.com',
+        clientId: 'app',
+        clientSecret: 'secret',
+        redirectUri: 'https://app.example.com/callback',
+      }),
+    secret: 'a token secret of at least 32 characters',
+  }),
+)
+app.get('/me', requiresAuth(), (req, res) => {
+  // req.auth is typed by @codegrant/express/global
+  const loggedIn: boolean = req.auth?.isAuthenticated ?? false
+  res.json({ loggedIn, sub: req.auth?.user?.sub })
+})
+`,
+  'cjs/resource-server-express.ts': `import { createVerifier } from '@codegrant/resource-server'
+import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
+import express from 'express'
+
+const app = express()
+const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
+app.get('/api', requireAuth({ verifier }), (req, res) => {
+  // req.auth is typed by @codegrant/resource-server/express
+  const sub: string | undefined = req.auth?.sub
+  res.json({ sub })
+})
+app.use(authErrorHandler())
+`,
+  // Node >= 20.19 require()s ES modules; every entry point must load that way.
+  'cjs/smoke.cjs': `const core = require('@codegrant/core')
+const express = require('@codegrant/express')
+require('@codegrant/express/global')
+const rs = require('@codegrant/resource-server')
+const rsExpress = require('@codegrant/resource-server/express')
+console.log(JSON.stringify([core.createClient, express.auth, rs.createVerifier, rsExpress.requireAuth].map((f) => typeof f)))
+`,
+}
+
+let dir: string
+let install: Run
+let checks: Record<'esm' | 'express-global' | 'resource-server-express', Run>
+let as: LocalAs
+let app: Child | undefined
+
+beforeAll(async () => {
+  for (const name of packages) {
+    if (!existsSync(join(root, 'packages', name, 'dist/index.js'))) {
+      throw new Error(`packages/${name}/dist is missing: run pnpm exec tsc -b first`)
+    }
+  }
+  dir = mkdtempSync(join(tmpdir(), 'codegrant-packed-app-'))
+  const tarballs = join(dir, 'tarballs')
+  mkdirSync(tarballs)
+  const packs = await Promise.all(
+    packages.map((name) =>
+      run('pnpm', ['pack', '--pack-destination', tarballs], join(root, 'packages', name)),
+    ),
+  )
+  for (const pack of packs)
+    if (pack.code !== 0) throw new Error(`pnpm pack failed:\n${pack.output}`)
+  const tarball = (name: string) => {
+    const file = readdirSync(tarballs).find((f) => f.startsWith(`codegrant-${name}-`))
+    if (file === undefined) throw new Error(`no tarball for ${name}`)
+    return `file:${join(tarballs, file)}`
+  }
+
+  const appDir = join(dir, 'app')
+  mkdirSync(join(appDir, 'src'), { recursive: true })
+  mkdirSync(join(appDir, 'cjs'))
+  const pinned = (name: string) => [name, workspaceVersion(name)]
+  writeFileSync(
+    join(appDir, 'package.json'),
+    JSON.stringify({
+      name: 'packed-app',
+      private: true,
+      type: 'module',
+      dependencies: {
+        '@codegrant/core': tarball('core'),
+        '@codegrant/express': tarball('express'),
+        '@codegrant/resource-server': tarball('resource-server'),
+        ...Object.fromEntries(['express', 'express-session'].map(pinned)),
+      },
+      devDependencies: Object.fromEntries(
+        ['@types/express', '@types/express-session', '@types/node'].map(pinned),
+      ),
+      // @codegrant/express depends on @codegrant/core 0.1.0: the tarball, never the registry.
+      overrides: { '@codegrant/core': '$@codegrant/core' },
+    }),
+  )
+  copyFileSync(join(root, 'test/packed-app/app.ts'), join(appDir, 'src/app.ts'))
+  for (const [file, config] of Object.entries(tsconfigs)) {
+    writeFileSync(join(appDir, file), JSON.stringify(config, null, 2))
+  }
+  for (const [file, text] of Object.entries(cjsFiles)) writeFileSync(join(appDir, file), text)
+
+  install = await run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel=error',
+    ],
+    appDir,
+  )
+  if (install.code !== 0) throw new Error(`npm install failed:\n${install.output}`)
+  const [esm, expressGlobal, resourceServerExpress, localAs] = await Promise.all([
+    ...Object.keys(tsconfigs).map((config) => run(process.execPath, [tsc, '-p', config], appDir)),
+    startLocalAs(),
+  ])
+  as = localAs as LocalAs
+  checks = {
+    esm: esm as Run,
+    'express-global': expressGlobal as Run,
+    'resource-server-express': resourceServerExpress as Run,
+  }
+}, 300_000)
+
+afterAll(async () => {
+  if (app !== undefined) await stopChild(app)
+  await as?.close()
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('an app built from the packed tarballs', () => {
+  it('installs them with npm: the tarballs, with LICENSE and CHANGELOG, no second copy of core', () => {
+    expect(install.code, install.output).toBe(0)
+    const modules = join(dir, 'app/node_modules')
+    for (const name of packages) {
+      const installed = join(modules, '@codegrant', name)
+      expect(lstatSync(installed).isSymbolicLink()).toBe(false)
+      expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toContain('MIT License')
+      expect(readFileSync(join(installed, 'CHANGELOG.md'), 'utf8')).toContain('## [Unreleased]')
+    }
+    expect(existsSync(join(modules, '@codegrant/express/node_modules/@codegrant/core'))).toBe(false)
+  })
+
+  it('declares every package its published .d.ts import, and its @types when it has no types', () => {
+    const modules = join(dir, 'app/node_modules')
+    const missing: string[] = []
+    for (const name of packages) {
+      const installed = join(modules, '@codegrant', name)
+      const manifest = readJson(join(installed, 'package.json'))
+      const declared = { ...manifest.dependencies, ...manifest.peerDependencies }
+      for (const specifier of declarationImports(join(installed, 'dist'))) {
+        if (specifier.startsWith('node:')) continue // @types/node: the app's, as for any Node library
+        const imported = packageName(specifier)
+        if (!(imported in declared)) missing.push(`${name} -> ${imported}`)
+        const own = readJson(join(modules, imported, 'package.json'))
+        const typed = own.types ?? own.typings ?? hasTypesCondition(own.exports)
+        const types = `@types/${imported.replace(/^@([^/]+)\//, '$1__')}`
+        if (typed === undefined && !(types in declared)) missing.push(`${name} -> ${types}`)
+      }
+    }
+    expect(missing).toEqual([])
+  })
+
+  it('type-checks a strict ESM app using all three packages (node16)', () => {
+    expect(checks.esm.output).toBe('')
+    expect(checks.esm.code).toBe(0)
+  })
+
+  it('type-checks @codegrant/express/global from CommonJS with moduleResolution node10', () => {
+    expect(checks['express-global'].output).toBe('')
+    expect(checks['express-global'].code).toBe(0)
+  })
+
+  it('type-checks @codegrant/resource-server/express from CommonJS with moduleResolution node10', () => {
+    expect(checks['resource-server-express'].output).toBe('')
+    expect(checks['resource-server-express'].code).toBe(0)
+  })
+
+  it('loads every entry point with require() from CommonJS', async () => {
+    const smoke = await run(process.execPath, ['cjs/smoke.cjs'], join(dir, 'app'))
+    expect(smoke.output.trim()).toBe(
+      JSON.stringify(['function', 'function', 'function', 'function']),
+    )
+    expect(smoke.code).toBe(0)
+  })
+
+  it('logs in against the local AS and calls its own API with the session access token', async () => {
+    expect(checks.esm.code).toBe(0)
+    const port = await freePort()
+    app = spawnNode(
+      'dist/app.js',
+      {
+        ...baseEnv(),
+        ISSUER_URL: as.issuer,
+        CLIENT_ID: localClients.webBasic.clientId,
+        CLIENT_SECRET: localClients.webBasic.clientSecret,
+        API_AUDIENCE: defaultAudience,
+        PORT: String(port),
+      },
+      join(dir, 'app'),
+    )
+    await waitForOutput(app, /listening/)
+    const agent = new Agent(`http://127.0.0.1:${port}`)
+
+    expect((await agent.json('/me')).status).toBe(401)
+    const login = await agent.startLogin('/me')
+    expect(login.origin).toBe(new URL(as.issuer).origin)
+    const callback = await agent.finishLogin(login)
+    expect(callback.status).toBe(302)
+    expect(callback.location).toBe('/me')
+
+    const me = await agent.json('/me')
+    expect(me).toEqual({ status: 200, body: { sub: demoUser.claims.sub } })
+    const api = await agent.json('/call-api')
+    expect(api.status).toBe(200)
+    expect(api.body.sub).toBe(demoUser.claims.sub)
+    expect(api.body.scopes).toContain('read:messages')
+  })
+})
