@@ -20,11 +20,14 @@ export function checkHeader(header: Record<string, unknown>, options: ResolvedOp
     })
   if (kid !== undefined && typeof kid !== 'string')
     throw new ResourceServerError('ERR_TOKEN_MALFORMED')
-  if (!isAccessTokenType(typ, options.strict)) throw new ResourceServerError('ERR_TOKEN_TYPE')
+  if (!isAccessTokenType(typ, options.strictType)) throw new ResourceServerError('ERR_TOKEN_TYPE')
   return alg
 }
 
-/** `at+jwt` (or `application/at+jwt`); outside strict mode also `JWT` or no `typ`. */
+/**
+ * `at+jwt` or `application/at+jwt` (media type names are case-insensitive); outside strict `typ`
+ * mode also `JWT` or no `typ`.
+ */
 function isAccessTokenType(typ: unknown, strict: boolean): boolean {
   if (typ === 'at+jwt') return true
   if (typ === undefined) return !strict
@@ -81,7 +84,8 @@ function optionalNumber(claims: Record<string, unknown>, name: string): number |
 }
 
 /**
- * Checks the claims of a JWT access token: exact `iss`, `aud` containing one of the API's
+ * Checks the claims of a JWT access token (its `iss` already picked one of the trusted issuers,
+ * see the verifier): `aud` containing one of the API's
  * audiences, `exp` required, `nbf`/`iat` sane, RFC 9068's required claims in strict mode, and
  * no ID token claims (`nonce`, `at_hash`, `c_hash`, `s_hash`): an ID token is never an access
  * token.
@@ -96,7 +100,6 @@ export function checkClaims(
 ): { exp: number; nbf: number | undefined; iat: number | undefined } {
   for (const name of ID_TOKEN_CLAIMS)
     if (claims[name] !== undefined) throw new ResourceServerError('ERR_TOKEN_TYPE')
-  if (claims.iss !== options.issuer) throw claimError('iss')
   if (!audienceMatches(claims.aud, options.audiences)) throw claimError('aud')
   const exp = optionalNumber(claims, 'exp')
   if (exp === undefined) throw claimError('exp')
