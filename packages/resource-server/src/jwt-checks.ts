@@ -3,15 +3,15 @@ import type { ResolvedOptions } from './options.js'
 
 /**
  * Checks the JOSE header of an access token before any key is looked up: `alg` on the allow-list
- * (never `none`), no `crit` we do not understand, `typ` that names an access token. Returns the
- * `alg`. Keys named in the header (`jku`, `x5u`, `jwk`) are ignored, never fetched.
+ * (never `none`), no `crit` we do not understand, a string `kid`. Returns the `alg`. Keys named
+ * in the header (`jku`, `x5u`, `jwk`) are ignored, never fetched. `typ` is checked by
+ * {@link checkType} once the signature holds.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.1 RFC 8725 §3.1 (algorithm verification)
  * @see https://www.rfc-editor.org/rfc/rfc7515#section-4.1.11 RFC 7515 §4.1.11 (`crit`)
- * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (`typ`)
  */
 export function checkHeader(header: Record<string, unknown>, options: ResolvedOptions): string {
-  const { alg, typ, crit, kid } = header
+  const { alg, crit, kid } = header
   if (typeof alg !== 'string' || !options.algorithms.has(alg))
     throw new ResourceServerError('ERR_TOKEN_ALGORITHM')
   if (crit !== undefined)
@@ -20,8 +20,20 @@ export function checkHeader(header: Record<string, unknown>, options: ResolvedOp
     })
   if (kid !== undefined && typeof kid !== 'string')
     throw new ResourceServerError('ERR_TOKEN_MALFORMED')
-  if (!isAccessTokenType(typ, options.strictType)) throw new ResourceServerError('ERR_TOKEN_TYPE')
   return alg
+}
+
+/**
+ * Checks that the header `typ` names an access token: `at+jwt` or `application/at+jwt`, and
+ * outside {@link ResolvedOptions.strictType} also `JWT` or no `typ`. Anything else (an ID token's
+ * `JWT`-less types, `dpop+jwt`, `logout+jwt`, ...) is `ERR_TOKEN_TYPE`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (`typ`)
+ * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.11 RFC 8725 §3.11 (explicit typing)
+ */
+export function checkType(header: Record<string, unknown>, options: ResolvedOptions): void {
+  if (!isAccessTokenType(header.typ, options.strictType))
+    throw new ResourceServerError('ERR_TOKEN_TYPE')
 }
 
 /**

@@ -12,7 +12,7 @@ import { B64TOKEN, extractToken, malformedToken, type VerifyRequest } from './ex
 import { Introspector } from './introspection.js'
 import { JwksStore, type ImportedKey } from './jwks.js'
 import { decodeJsonObject, isCompactJws, verifyHmac, verifySignature } from './jws.js'
-import { checkClaims, checkHeader, checkTimes } from './jwt-checks.js'
+import { checkClaims, checkHeader, checkTimes, checkType } from './jwt-checks.js'
 import { LruCache } from './lru.js'
 import { checkCertificateBinding } from './mtls.js'
 import {
@@ -189,8 +189,10 @@ async function verifyJwt(state: VerifierState, token: string): Promise<Verified>
   const claims = decodeJsonObject(token.slice(dot1 + 1, dot2))
   if (claims === undefined) throw new ResourceServerError('ERR_TOKEN_MALFORMED')
   // The issuer is chosen by `iss` before any key is looked up: an unknown one costs no request.
-  // The signature check below proves the claim.
-  const issuer = state.issuerFor(claims.iss)
+  // The signature check below proves the claim. (A token without `iss` is refused after it.)
+  const issuer =
+    state.issuerFor(claims.iss) ??
+    (claims.iss === undefined && state.issuers.length === 1 ? state.issuers[0] : undefined)
   if (issuer === undefined)
     throw new ResourceServerError('ERR_TOKEN_CLAIM_INVALID', {
       description: 'The access token "iss" claim is missing or invalid',
@@ -217,6 +219,11 @@ async function verifyJwt(state: VerifierState, token: string): Promise<Verified>
     if (!tried) throw new ResourceServerError('ERR_TOKEN_KEY_NOT_FOUND')
     if (key === undefined) throw new ResourceServerError('ERR_TOKEN_SIGNATURE')
   }
+  checkType(header, options)
+  if (claims.iss === undefined)
+    throw new ResourceServerError('ERR_TOKEN_CLAIM_INVALID', {
+      description: 'The access token "iss" claim is missing or invalid',
+    })
   const times = checkClaims(claims, Date.now() / 1000, options)
   const tokenType = hasJkt(claims) ? 'DPoP' : 'Bearer'
   const auth = createAuthInfo(token, 'jwt', tokenType, claims, header, options.scopeClaims)
