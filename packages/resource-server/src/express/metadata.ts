@@ -16,12 +16,17 @@ import type { Verifier } from '../verifier.js'
  * @see https://www.rfc-editor.org/rfc/rfc9728#section-3 RFC 9728 §3
  */
 export function protectedResourceMetadata(verifier: Verifier): RequestHandler {
-  protectedResourceMetadataPaths(verifier) // fails now for a verifier without metadata
+  // Fails now for a verifier without metadata. Every other request pays one string compare.
+  const paths = protectedResourceMetadataPaths(verifier)
   return function protectedResourceMetadataMiddleware(
     req: Request,
     res: Response,
     next: NextFunction,
   ) {
+    if (!paths.includes(req.path)) {
+      next()
+      return
+    }
     const answer = handleProtectedResourceMetadata(verifier, {
       method: req.method === 'HEAD' ? 'GET' : req.method,
       path: req.path,
