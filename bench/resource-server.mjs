@@ -17,10 +17,11 @@ import {
 
 const ROUTE = '/api/private'
 
-/** @typedef {'codegrant' | 'codegrant-rfc9728' | 'peer' | 'bare'} ContenderName */
+/** @typedef {'codegrant' | 'codegrant-control' | 'codegrant-rfc9728' | 'peer' | 'bare'} ContenderName */
 const LABELS = {
   codegrant: '@codegrant/resource-server requireAuth',
   'codegrant-rfc9728': '@codegrant/resource-server with RFC 9728 metadata',
+  'codegrant-control': '@codegrant/resource-server requireAuth (again: the noise floor)',
   peer: 'express-oauth2-jwt-bearer auth()',
   bare: 'bare Express (no auth)',
 }
@@ -107,11 +108,18 @@ export async function main() {
         await runScenario({
           id: 'rs-m',
           title: `(m) one token repeated, RFC 9728 metadata on vs off (${alg})`,
-          contenders: /** @type {ContenderName[]} */ (['codegrant', 'codegrant-rfc9728']).map((n) =>
+          contenders: /** @type {ContenderName[]} */ ([
+            'codegrant',
+            'codegrant-rfc9728',
+            'codegrant-control',
+          ]).map((n) =>
             contender(as, n, alg, (url) => ({ url, headers: bearer(token) }), { scopes }),
           ),
-          targets: [{ of: 'codegrant-rfc9728', vs: 'codegrant', target: 0.95 }],
-          note: 'Both check the same scope; the RFC 9728 one also runs the metadata middleware.',
+          targets: [
+            { of: 'codegrant-rfc9728', vs: 'codegrant', target: 0.95 },
+            { of: 'codegrant-control', vs: 'codegrant', target: 0.95 },
+          ],
+          note: 'All check the same scope; the RFC 9728 one also runs the metadata middleware; the control is the first contender again (the noise floor).',
         }),
       )
     }

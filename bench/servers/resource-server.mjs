@@ -1,5 +1,6 @@
 // One contender of the resource-server benchmark: GET /api/private behind a bearer-token check.
-// Config: { contender: 'codegrant' | 'codegrant-rfc9728' | 'peer' | 'bare', issuer, jwksUri,
+// Config: { contender: 'codegrant' | 'codegrant-control' (the same again) | 'codegrant-rfc9728' |
+// 'peer' | 'bare', issuer, jwksUri,
 // audience, alg }
 
 import express from 'express'
@@ -31,7 +32,8 @@ async function guard() {
       })
       return [protectedResourceMetadata(verifier), requireAuth({ verifier, scopes: cfg.scopes })]
     }
-    case 'codegrant': {
+    case 'codegrant':
+    case 'codegrant-control': {
       const { requireAuth } = await import('@codegrant/resource-server/express')
       return [
         requireAuth({

@@ -128,6 +128,16 @@ describe('several issuers', () => {
   })
 })
 
+describe('one issuer', () => {
+  it('refuses a token without iss once its signature is checked (found by the mutation pass)', async () => {
+    const as = fakeAs([rsa.publicJwk])
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch })
+    const err = await refusal(verifier.verify(bearer(await mint(rsa, { iss: undefined }))))
+    expect(err.code).toBe('ERR_TOKEN_CLAIM_INVALID')
+    expect(err.description).toBe('The access token "iss" claim is missing or invalid')
+  })
+})
+
 describe('audience binding (RFC 8707, RFC 9068 §4)', () => {
   it('takes audience as a string, as the docs say, and refuses a token for another resource', async () => {
     const as = fakeAs([rsa.publicJwk])
