@@ -8,6 +8,7 @@ import { startMetadataServer } from './lib/metadata-server.mjs'
 import { runScenario, toMarkdown, writeResults } from './lib/report.mjs'
 import {
   AUDIENCE,
+  SCOPE,
   createMinter,
   createTokenPool,
   generateSigningKeys,
@@ -16,9 +17,11 @@ import {
 
 const ROUTE = '/api/private'
 
-/** @typedef {'codegrant' | 'peer' | 'bare'} ContenderName */
+/** @typedef {'codegrant' | 'codegrant-control' | 'codegrant-rfc9728' | 'peer' | 'bare'} ContenderName */
 const LABELS = {
   codegrant: '@codegrant/resource-server requireAuth',
+  'codegrant-rfc9728': '@codegrant/resource-server with RFC 9728 metadata',
+  'codegrant-control': '@codegrant/resource-server requireAuth (again: the noise floor)',
   peer: 'express-oauth2-jwt-bearer auth()',
   bare: 'bare Express (no auth)',
 }
@@ -31,7 +34,7 @@ const LABELS = {
  *   builds the load for one run; `afterRun` returns true when the run must be repeated
  * @returns {import('./lib/report.mjs').Contender}
  */
-function contender(as, name, alg, load) {
+function contender(as, name, alg, load, extra = {}) {
   return {
     name,
     label: LABELS[name],
@@ -39,7 +42,14 @@ function contender(as, name, alg, load) {
       for (let attempt = 0; ; attempt++) {
         const server = await startServer(
           'resource-server',
-          { contender: name, issuer: as.issuer, jwksUri: as.jwksUri, audience: AUDIENCE, alg },
+          {
+            contender: name,
+            issuer: as.issuer,
+            jwksUri: as.jwksUri,
+            audience: AUDIENCE,
+            alg,
+            ...extra,
+          },
           { label: `rs-${name}-${alg}` },
         )
         const { afterRun, ...options } = load(`${server.url}${ROUTE}`)
@@ -86,6 +96,30 @@ export async function main() {
             { of: 'codegrant', vs: 'peer', target: 1.5 },
             { of: 'codegrant', vs: 'bare', target: 0.85 },
           ],
+        }),
+      )
+    }
+
+    if (isSelected('rs-m')) {
+      // Issue 10: RFC 9728 metadata and challenges must add nothing measurable to the hot path.
+      const token = minter.mintSync()
+      const scopes = [SCOPE.split(' ')[0]]
+      out(
+        await runScenario({
+          id: 'rs-m',
+          title: `(m) one token repeated, RFC 9728 metadata on vs off (${alg})`,
+          contenders: /** @type {ContenderName[]} */ ([
+            'codegrant',
+            'codegrant-rfc9728',
+            'codegrant-control',
+          ]).map((n) =>
+            contender(as, n, alg, (url) => ({ url, headers: bearer(token) }), { scopes }),
+          ),
+          targets: [
+            { of: 'codegrant-rfc9728', vs: 'codegrant', target: 0.95 },
+            { of: 'codegrant-control', vs: 'codegrant', target: 0.95 },
+          ],
+          note: 'All check the same scope; the RFC 9728 one also runs the metadata middleware; the control is the first contender again (the noise floor).',
         }),
       )
     }

@@ -1,5 +1,6 @@
 import type { AuthInfo } from './auth-info.js'
-import { ResourceServerError } from './errors.js'
+import { getAuthContext } from './context.js'
+import { ResourceServerError, withResourceMetadata } from './errors.js'
 import { resolveRequirements, type Requirements, type ResolvedRequirements } from './options.js'
 
 /**
@@ -58,6 +59,9 @@ export function enforceRequirements(auth: AuthInfo, req: ResolvedRequirements, n
  * (with the `scope` attribute) for missing scopes or failed claim checks, 401
  * `insufficient_user_authentication` (with `acr_values` / `max_age`) for step-up.
  *
+ * A token from a verifier with `resourceMetadata` gets `resource_metadata` in the challenge, and
+ * the scopes are added to that verifier's `scopes_supported`.
+ *
  * @example checkAccess(auth, { scopes: ['read:messages'] })
  * @throws {TypeError} when the requirements are malformed.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 RFC 6750 §3.1
@@ -65,5 +69,15 @@ export function enforceRequirements(auth: AuthInfo, req: ResolvedRequirements, n
  */
 export function checkAccess(auth: AuthInfo, requirements: Requirements): void {
   const resolved = resolveRequirements(requirements)
-  if (resolved !== undefined) enforceRequirements(auth, resolved, Math.floor(Date.now() / 1000))
+  if (resolved === undefined) return
+  const context = getAuthContext(auth)
+  context?.register(resolved.scopes)
+  try {
+    enforceRequirements(auth, resolved, Math.floor(Date.now() / 1000))
+  } catch (err) {
+    const url = context?.resourceMetadata
+    throw url !== undefined && err instanceof ResourceServerError
+      ? withResourceMetadata(err, url)
+      : err
+  }
 }

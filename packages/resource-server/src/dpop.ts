@@ -3,13 +3,23 @@ import { paramsForKey } from './algorithms.js'
 import { ResourceServerError } from './errors.js'
 import { decodeJsonObject, isCompactJws, verifySignature } from './jws.js'
 import type { ResolvedDpop, ResolvedOptions } from './options.js'
+import { causeMessage, warn } from './warn.js'
 
 const MAX_PROOF_LENGTH = 8192
 const MAX_JTI_LENGTH = 128
 
+/** What the replay check says about a proof. */
+export type ReplayResult = 'ok' | 'replayed' | 'full'
+
 /**
- * Remembers DPoP proof `jti`s for at least the proof window, in two generations rotated once per
- * window, so a proof can be used once.
+ * Remembers DPoP proof `jti`s in process for at least the proof window, in two generations
+ * rotated once per window, so a proof can be used once.
+ *
+ * Bounded in all and per key (per `cnf.jkt`). A key that reaches its share, or the key with the
+ * most entries when the cache is full, has its entries dropped: from then on its proofs issued
+ * (`iat`) up to that moment are refused, since they can no longer be told apart from a replay
+ * (fail closed), while its fresh proofs and every other client's are served. So one client
+ * flooding proofs only ever evicts itself.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-11.1 RFC 9449 §11.1
  */
@@ -19,44 +29,143 @@ export class ReplayCache {
   private currentSize = 0
   private previousSize = 0
   private rotatedAt = Date.now()
+  /** Per evicted key: proofs with `iat` (seconds) at or before this are refused. */
+  private evicted = new Map<string, number>()
 
   /**
-   * @param windowMs how long a `jti` is remembered (at least)
-   * @param maxEntries memory bound: past it, new proofs are refused until the window rotates
-   *   (fail closed: forgetting a `jti` early would allow a replay)
-   * @param maxEntriesPerKey bound for the proofs of one key (one `jkt`), so that a single
-   *   client cannot fill the cache and lock every other client out
+   * @param windowMs how long a `jti` is remembered (at least): the proof window
+   * @param maxEntries memory bound for all keys
+   * @param maxEntriesPerKey bound for the proofs of one key
+   * @param toleranceSeconds clock tolerance: a proof's `iat` may be this far ahead
    */
   constructor(
     private readonly windowMs: number,
     private readonly maxEntries = 500_000,
     private readonly maxEntriesPerKey = Math.max(1, Math.floor(maxEntries / 20)),
+    private readonly toleranceSeconds = 0,
   ) {}
 
-  /**
-   * Records `jti` of a proof signed by the key `jkt`: 'replayed' when seen within the window,
-   * 'full' when no room is left (for this key, or at all).
-   */
-  add(jkt: string, jti: string): 'ok' | 'replayed' | 'full' {
-    const now = Date.now()
-    if (now - this.rotatedAt >= this.windowMs) {
-      const keepCurrent = now - this.rotatedAt < 2 * this.windowMs
-      this.previous = keepCurrent ? this.current : new Map()
-      this.previousSize = keepCurrent ? this.currentSize : 0
-      this.current = new Map()
-      this.currentSize = 0
-      this.rotatedAt = now
-    }
+  /** Entries held, for tests and diagnostics. */
+  get size(): number {
+    return this.currentSize + this.previousSize
+  }
+
+  private rotate(now: number): void {
+    if (now - this.rotatedAt < this.windowMs) return
+    const keepCurrent = now - this.rotatedAt < 2 * this.windowMs
+    this.previous = keepCurrent ? this.current : new Map()
+    this.previousSize = keepCurrent ? this.currentSize : 0
+    this.current = new Map()
+    this.currentSize = 0
+    this.rotatedAt = now
+    // An eviction mark matters while proofs issued before it can still be in the window.
+    const horizon = now / 1000 - 2 * (this.windowMs / 1000)
+    for (const [jkt, mark] of this.evicted) if (mark < horizon) this.evicted.delete(jkt)
+  }
+
+  private countOf(jkt: string): number {
+    return (this.current.get(jkt)?.size ?? 0) + (this.previous.get(jkt)?.size ?? 0)
+  }
+
+  /** Drops every entry of `jkt` and refuses its proofs issued up to now (plus tolerance). */
+  private evict(jkt: string, now: number): void {
     const mine = this.current.get(jkt)
     const before = this.previous.get(jkt)
-    if (mine?.has(jti) || before?.has(jti)) return 'replayed'
-    if (this.currentSize + this.previousSize >= this.maxEntries) return 'full'
-    if ((mine?.size ?? 0) + (before?.size ?? 0) >= this.maxEntriesPerKey) return 'full'
-    if (mine) mine.add(jti)
+    this.currentSize -= mine?.size ?? 0
+    this.previousSize -= before?.size ?? 0
+    this.current.delete(jkt)
+    this.previous.delete(jkt)
+    this.evicted.set(jkt, now / 1000 + this.toleranceSeconds)
+  }
+
+  /** The key with the most entries (only run when the whole cache is full). */
+  private largestKey(): string | undefined {
+    let largest: string | undefined
+    let most = 0
+    for (const map of [this.current, this.previous])
+      for (const jkt of map.keys()) {
+        const count = this.countOf(jkt)
+        if (count > most) {
+          most = count
+          largest = jkt
+        }
+      }
+    return largest
+  }
+
+  /**
+   * Records `jti` of a proof signed by the key `jkt` and issued at `iat` (seconds): 'replayed'
+   * when seen within the window, 'full' when the proof predates an eviction of its key.
+   */
+  add(jkt: string, jti: string, iat = Number.POSITIVE_INFINITY): ReplayResult {
+    const now = Date.now()
+    this.rotate(now)
+    const mark = this.evicted.get(jkt)
+    if (mark !== undefined && iat <= mark) return 'full'
+    const mine = this.current.get(jkt)
+    if (mine?.has(jti) || this.previous.get(jkt)?.has(jti)) return 'replayed'
+    if (this.countOf(jkt) >= this.maxEntriesPerKey) this.evict(jkt, now)
+    while (this.currentSize + this.previousSize >= this.maxEntries) {
+      const largest = this.largestKey()
+      if (largest === undefined) break
+      this.evict(largest, now)
+    }
+    // The proof itself was not seen, so recording it after an eviction of its key is safe.
+    const set = this.current.get(jkt)
+    if (set) set.add(jti)
     else this.current.set(jkt, new Set([jti]))
     this.currentSize++
     return 'ok'
   }
+}
+
+/**
+ * The replay check of a verifier: the in-process {@link ReplayCache}, or a shared
+ * {@link ReplayStore} (one atomic add per proof). A store failure is
+ * `ERR_REPLAY_STORE_UNAVAILABLE` (503).
+ */
+export class ReplayGuard {
+  private readonly cache: ReplayCache | undefined
+  private readonly windowMs: number
+
+  constructor(private readonly options: ResolvedOptions) {
+    const { dpop, clockTolerance } = options
+    this.windowMs = (dpop.proofMaxAge + 2 * clockTolerance) * 1000
+    this.cache =
+      dpop.replayStore === undefined
+        ? new ReplayCache(
+            this.windowMs,
+            dpop.replayCacheMaxEntries,
+            dpop.replayCacheMaxEntriesPerKey,
+            clockTolerance,
+          )
+        : undefined
+  }
+
+  add(jkt: string, jti: string, iat: number): ReplayResult | Promise<ReplayResult> {
+    if (this.cache !== undefined) return this.cache.add(jkt, jti, iat)
+    const store = this.options.dpop.replayStore!
+    let added: Promise<boolean>
+    try {
+      added = store.add(`${jkt}:${jti}`, this.windowMs)
+    } catch (cause) {
+      return Promise.reject(storeUnavailable(cause, this.options))
+    }
+    return Promise.resolve(added).then(
+      (isNew) => (isNew === true ? 'ok' : 'replayed'),
+      (cause: unknown) => Promise.reject(storeUnavailable(cause, this.options)),
+    )
+  }
+}
+
+function storeUnavailable(cause: unknown, options: ResolvedOptions): ResourceServerError {
+  warn(
+    options,
+    'ERR_REPLAY_STORE_UNAVAILABLE',
+    `the DPoP replay store failed; proofs are refused (503) until it answers: ${causeMessage(cause)}`,
+    { cause: causeMessage(cause) },
+  )
+  return new ResourceServerError('ERR_REPLAY_STORE_UNAVAILABLE', { cause })
 }
 
 /**
@@ -126,7 +235,7 @@ export async function checkDpopProof(
   token: string,
   jkt: string,
   options: ResolvedOptions,
-  replay: ReplayCache,
+  replay: ReplayGuard,
 ): Promise<void> {
   const dpop = options.dpop
   if (typeof proofHeader !== 'string')
@@ -200,7 +309,7 @@ export async function checkDpopProof(
         dpopNonce: dpopNonce(dpop, step),
       })
   }
-  const recorded = replay.add(thumbprint, jti)
+  const recorded = await replay.add(thumbprint, jti, iat)
   if (recorded === 'replayed') throw proofError('The DPoP proof was already used', options)
   if (recorded === 'full') throw proofError('The DPoP proof cannot be accepted now', options)
 }

@@ -25,6 +25,8 @@ export type ResourceServerErrorCode =
   | 'ERR_DISCOVERY_FAILED'
   | 'ERR_KEYS_UNAVAILABLE'
   | 'ERR_INTROSPECTION_FAILED'
+  | 'ERR_ISSUER_MISMATCH'
+  | 'ERR_REPLAY_STORE_UNAVAILABLE'
 
 /** How one error code is answered over HTTP. */
 export interface ErrorTableEntry {
@@ -53,7 +55,7 @@ export interface ErrorTableEntry {
  * | `ERR_DPOP_NONCE_REQUIRED` | 401 | `use_dpop_nonce` |
  * | `ERR_INSUFFICIENT_SCOPE`, `ERR_CLAIM_CHECK_FAILED` | 403 | `insufficient_scope` |
  * | `ERR_INSUFFICIENT_USER_AUTHENTICATION` | 401 | `insufficient_user_authentication` |
- * | `ERR_DISCOVERY_FAILED`, `ERR_KEYS_UNAVAILABLE`, `ERR_INTROSPECTION_FAILED` | 503 | `temporarily_unavailable` |
+ * | `ERR_DISCOVERY_FAILED`, `ERR_ISSUER_MISMATCH`, `ERR_KEYS_UNAVAILABLE`, `ERR_INTROSPECTION_FAILED`, `ERR_REPLAY_STORE_UNAVAILABLE` | 503 | `temporarily_unavailable` |
  *
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 RFC 6750 §3.1 (error codes)
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1 RFC 9449 §7.1 (DPoP errors)
@@ -89,6 +91,14 @@ export const ERROR_TABLE: Readonly<Record<ResourceServerErrorCode, ErrorTableEnt
       'temporarily_unavailable',
       'Token validation is unavailable',
     ),
+    // A configuration error (the discovery document names another issuer): the cause and the
+    // warning say expected vs found; requests are refused until the configuration agrees.
+    ERR_ISSUER_MISMATCH: entry(503, 'temporarily_unavailable', 'Token validation is unavailable'),
+    ERR_REPLAY_STORE_UNAVAILABLE: entry(
+      503,
+      'temporarily_unavailable',
+      'Token validation is unavailable',
+    ),
   })
 
 function entry(status: number, error: string | undefined, description: string): ErrorTableEntry {
@@ -111,6 +121,8 @@ export interface ChallengeDetails {
   algs?: string
   /** RFC 9449 §8: a fresh nonce, sent in the `DPoP-Nonce` header. */
   dpopNonce?: string
+  /** RFC 9728 §5.1: the URL of the protected resource metadata. */
+  resourceMetadata?: string
 }
 
 /**
@@ -138,6 +150,8 @@ export class ResourceServerError extends Error {
   readonly headers: Readonly<Record<string, string>>
   /** Tells http-errors-style handlers that the message is safe to show. */
   readonly expose = true
+  /** The challenge details the error was built with (to add `resource_metadata` later). */
+  readonly challenge: Readonly<ChallengeDetails>
 
   constructor(
     code: ResourceServerErrorCode,
@@ -151,6 +165,16 @@ export class ResourceServerError extends Error {
     this.statusCode = row.status
     this.error = row.error
     this.description = description
+    this.challenge = Object.freeze({
+      scheme: options.scheme,
+      realm: options.realm,
+      scope: options.scope,
+      acrValues: options.acrValues,
+      maxAge: options.maxAge,
+      algs: options.algs,
+      dpopNonce: options.dpopNonce,
+      resourceMetadata: options.resourceMetadata,
+    })
     const headers: Record<string, string> = {}
     if (row.status < 500) {
       headers['www-authenticate'] =
@@ -158,6 +182,7 @@ export class ResourceServerError extends Error {
           ? buildWwwAuthenticate(options.scheme ?? 'Bearer', {
               realm: options.realm,
               algs: options.algs,
+              resource_metadata: options.resourceMetadata,
             })
           : buildWwwAuthenticate(options.scheme ?? 'Bearer', {
               error: row.error,
@@ -168,11 +193,34 @@ export class ResourceServerError extends Error {
               acr_values: options.acrValues,
               max_age: options.maxAge === undefined ? undefined : String(options.maxAge),
               algs: options.algs,
+              resource_metadata: options.resourceMetadata,
             })
     }
     if (options.dpopNonce !== undefined) headers['dpop-nonce'] = options.dpopNonce
     this.headers = Object.freeze(headers)
   }
+}
+
+/**
+ * The same refusal with `resource_metadata` in its challenge (RFC 9728 §5.1). Returns `err`
+ * itself when it has no challenge (5xx) or already names it.
+ *
+ * @internal
+ */
+export function withResourceMetadata(
+  err: ResourceServerError,
+  url: string,
+  overrides: ChallengeDetails = {},
+): ResourceServerError {
+  if (err.status >= 500) return err
+  if (err.challenge.resourceMetadata === url && Object.keys(overrides).length === 0) return err
+  return new ResourceServerError(err.code, {
+    ...err.challenge,
+    ...overrides,
+    description: err.description,
+    cause: err.cause,
+    resourceMetadata: url,
+  })
 }
 
 /** The pieces of an HTTP error response for a {@link ResourceServerError}. */

@@ -14,9 +14,24 @@ export type {
   ClaimCheck,
   DpopOptions,
   IntrospectionOptions,
+  IssuerOptions,
   Logger,
   Requirements,
+  ResourceMetadataOptions,
   VerifierOptions,
 } from './options.js'
-export { createVerifier, type Verifier } from './verifier.js'
+export {
+  createRedisReplayStore,
+  type RedisReplayStoreOptions,
+  type RedisSetClient,
+  type ReplayStore,
+} from './replay-store.js'
+export {
+  getProtectedResourceMetadata,
+  handleProtectedResourceMetadata,
+  protectedResourceMetadataPaths,
+  type MetadataResponse,
+  type ProtectedResourceMetadata,
+} from './resource-metadata.js'
+export { createVerifier, warmUp, type Verifier } from './verifier.js'
 export { buildWwwAuthenticate, type ChallengeParams } from './www-authenticate.js'

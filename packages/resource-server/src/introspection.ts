@@ -4,7 +4,7 @@ import type { EndpointSource } from './discovery.js'
 import { ResourceServerError } from './errors.js'
 import { fetchJson } from './http.js'
 import { audienceMatches } from './jwt-checks.js'
-import type { ResolvedIntrospection, ResolvedOptions } from './options.js'
+import { sameIssuer, type ResolvedIntrospection, type ResolvedOptions } from './options.js'
 
 /** RFC 6749 §2.3.1: form-encode the client id and secret before Basic encoding. */
 function formEncode(value: string): string {
@@ -83,7 +83,7 @@ export class Introspector {
       (typeof tokenType !== 'string' || !/^(?:bearer|dpop|access_token)$/i.test(tokenType))
     )
       throw new ResourceServerError('ERR_TOKEN_TYPE')
-    if (response.iss !== undefined && response.iss !== this.options.issuer)
+    if (response.iss !== undefined && !sameIssuer(response.iss, this.options.issuer))
       throw new ResourceServerError('ERR_TOKEN_CLAIM_INVALID', {
         description: 'The access token "iss" claim is missing or invalid',
       })

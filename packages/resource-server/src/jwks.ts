@@ -4,6 +4,7 @@ import type { EndpointSource } from './discovery.js'
 import { ResourceServerError } from './errors.js'
 import { fetchJson } from './http.js'
 import type { ResolvedOptions } from './options.js'
+import { causeMessage, warn } from './warn.js'
 
 /** A JWKS key imported once into a node:crypto `KeyObject`, ready for every algorithm it allows. */
 export interface ImportedKey {
@@ -91,6 +92,11 @@ export class JwksStore {
     return (kid === undefined ? this.byAlg.get(alg) : this.byKid.get(kid)) ?? NONE
   }
 
+  /** Loads the set now when it never loaded (start-up checks); rejects as {@link resolve} does. */
+  async warm(): Promise<void> {
+    if (!this.loaded) await this.load()
+  }
+
   private load(): Promise<void> {
     if (this.inflight !== undefined) return this.inflight
     this.lastFetchAt = Date.now()
@@ -117,10 +123,14 @@ export class JwksStore {
         this.retryDelay = Math.min(Math.max(this.retryDelay * 2, FIRST_RETRY_MS), max)
         this.retryAt = Date.now() + this.retryDelay
       }
-      this.options.logger?.warn('JWKS fetch failed; keeping the last good keys', {
-        cause: cause instanceof Error ? cause.message : String(cause),
-      })
+      // A discovery failure was reported where it happened.
       if (cause instanceof ResourceServerError) throw cause
+      warn(
+        this.options,
+        'ERR_KEYS_UNAVAILABLE',
+        `JWKS fetch failed; keeping the last good keys: ${causeMessage(cause)}`,
+        { cause: causeMessage(cause) },
+      )
       throw new ResourceServerError('ERR_KEYS_UNAVAILABLE', { cause })
     }
     const kept = new Set(keys)

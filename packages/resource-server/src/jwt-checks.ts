@@ -3,15 +3,15 @@ import type { ResolvedOptions } from './options.js'
 
 /**
  * Checks the JOSE header of an access token before any key is looked up: `alg` on the allow-list
- * (never `none`), no `crit` we do not understand, `typ` that names an access token. Returns the
- * `alg`. Keys named in the header (`jku`, `x5u`, `jwk`) are ignored, never fetched.
+ * (never `none`), no `crit` we do not understand, a string `kid`. Returns the `alg`. Keys named
+ * in the header (`jku`, `x5u`, `jwk`) are ignored, never fetched. `typ` is checked by
+ * {@link checkType} once the signature holds.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.1 RFC 8725 §3.1 (algorithm verification)
  * @see https://www.rfc-editor.org/rfc/rfc7515#section-4.1.11 RFC 7515 §4.1.11 (`crit`)
- * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (`typ`)
  */
 export function checkHeader(header: Record<string, unknown>, options: ResolvedOptions): string {
-  const { alg, typ, crit, kid } = header
+  const { alg, crit, kid } = header
   if (typeof alg !== 'string' || !options.algorithms.has(alg))
     throw new ResourceServerError('ERR_TOKEN_ALGORITHM')
   if (crit !== undefined)
@@ -20,11 +20,26 @@ export function checkHeader(header: Record<string, unknown>, options: ResolvedOp
     })
   if (kid !== undefined && typeof kid !== 'string')
     throw new ResourceServerError('ERR_TOKEN_MALFORMED')
-  if (!isAccessTokenType(typ, options.strict)) throw new ResourceServerError('ERR_TOKEN_TYPE')
   return alg
 }
 
-/** `at+jwt` (or `application/at+jwt`); outside strict mode also `JWT` or no `typ`. */
+/**
+ * Checks that the header `typ` names an access token: `at+jwt` or `application/at+jwt`, and
+ * outside {@link ResolvedOptions.strictType} also `JWT` or no `typ`. Anything else (an ID token's
+ * `JWT`-less types, `dpop+jwt`, `logout+jwt`, ...) is `ERR_TOKEN_TYPE`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (`typ`)
+ * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.11 RFC 8725 §3.11 (explicit typing)
+ */
+export function checkType(header: Record<string, unknown>, options: ResolvedOptions): void {
+  if (!isAccessTokenType(header.typ, options.strictType))
+    throw new ResourceServerError('ERR_TOKEN_TYPE')
+}
+
+/**
+ * `at+jwt` or `application/at+jwt` (media type names are case-insensitive); outside strict `typ`
+ * mode also `JWT` or no `typ`.
+ */
 function isAccessTokenType(typ: unknown, strict: boolean): boolean {
   if (typ === 'at+jwt') return true
   if (typ === undefined) return !strict
@@ -81,7 +96,8 @@ function optionalNumber(claims: Record<string, unknown>, name: string): number |
 }
 
 /**
- * Checks the claims of a JWT access token: exact `iss`, `aud` containing one of the API's
+ * Checks the claims of a JWT access token (its `iss` already picked one of the trusted issuers,
+ * see the verifier): `aud` containing one of the API's
  * audiences, `exp` required, `nbf`/`iat` sane, RFC 9068's required claims in strict mode, and
  * no ID token claims (`nonce`, `at_hash`, `c_hash`, `s_hash`): an ID token is never an access
  * token.
@@ -96,7 +112,6 @@ export function checkClaims(
 ): { exp: number; nbf: number | undefined; iat: number | undefined } {
   for (const name of ID_TOKEN_CLAIMS)
     if (claims[name] !== undefined) throw new ResourceServerError('ERR_TOKEN_TYPE')
-  if (claims.iss !== options.issuer) throw claimError('iss')
   if (!audienceMatches(claims.aud, options.audiences)) throw claimError('aud')
   const exp = optionalNumber(claims, 'exp')
   if (exp === undefined) throw claimError('exp')

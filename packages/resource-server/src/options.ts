@@ -1,5 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS } from './algorithms.js'
+import type { ReplayStore } from './replay-store.js'
 
 /** A required claim value, or a predicate over the claim (see {@link Requirements.claims}). */
 export type ClaimCheck =
@@ -79,6 +80,80 @@ export interface DpopOptions {
   nonceSecret?: string | Uint8Array
   /** Seconds each nonce lasts (the previous one is accepted too). @default 60 */
   nonceLifetime?: number
+  /**
+   * Where proof `jti`s are remembered across instances (see `createRedisReplayStore()`): one
+   * `SET NX PX` per proof. When it fails, proofs are refused with 503 (fail closed).
+   *
+   * @default an in-process cache (one instance only)
+   */
+  replayStore?: ReplayStore
+  /**
+   * In-process cache: the most proof `jti`s remembered in all. A `jti` is kept for the proof
+   * window (`proofMaxAge` + 2 x `clockTolerance`), up to twice that.
+   *
+   * @default 500000
+   */
+  replayCacheMaxEntries?: number
+  /**
+   * In-process cache: the most `jti`s remembered for one key (one `cnf.jkt`). A key that reaches
+   * it, or the key with most entries when the whole cache is full, has its entries dropped and
+   * its proofs issued before that moment refused, so a flooding client never locks others out.
+   *
+   * @default 100 proofs a second for the remembered span (2 x the proof window), at most
+   *   `replayCacheMaxEntries`: 62000 with the default window
+   */
+  replayCacheMaxEntriesPerKey?: number
+}
+
+/** One trusted authorization server, when its discovery or keys are not at the issuer URL. */
+export interface IssuerOptions {
+  /** The expected `iss` (compared as a URL: `https://as.example` and `https://as.example/` agree). */
+  issuer: string
+  /** Its metadata URL. @default `${issuer}/.well-known/openid-configuration` */
+  discoveryUrl?: string | URL
+  /** Its JWKS URL; skips discovery for JWTs. */
+  jwksUri?: string | URL
+}
+
+/**
+ * RFC 9728 protected resource metadata: what the document says, and where it is served (every
+ * 401 and 403 challenge then names it in `resource_metadata`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-2 RFC 9728 §2
+ */
+export interface ResourceMetadataOptions {
+  /**
+   * The resource identifier (`resource`). RFC 9728 wants an https URL; an audience such as a URN
+   * is accepted as the authorization server knows it.
+   *
+   * @default the first `audience`
+   */
+  resource?: string
+  /**
+   * The URL of the metadata document, as clients reach it.
+   *
+   * @default for an http(s) `resource`: the well-known URI derived from it (RFC 9728 §3.1, path
+   *   inserted after `/.well-known/oauth-protected-resource`); required otherwise
+   */
+  url?: string | URL
+  /** `authorization_servers`. @default the configured issuers, as given */
+  authorizationServers?: readonly string[]
+  /**
+   * `scopes_supported`, in addition to the scopes the verifier's requirements and route guards
+   * register.
+   */
+  scopes?: readonly string[]
+  /** `resource_name`, a human-readable name. */
+  resourceName?: string
+  /** `resource_documentation`: a page for developers. */
+  resourceDocumentation?: string
+  /**
+   * `resource_signing_alg_values_supported`: the JWS algorithms the resource signs its
+   * *responses* with (RFC 9728 §2), not the access-token algorithms. Left out unless given.
+   */
+  resourceSigningAlgorithms?: readonly string[]
+  /** Say `tls_client_certificate_bound_access_tokens: true` (RFC 8705). @default false */
+  mtls?: boolean
 }
 
 /** Receives warnings about background work (a failed JWKS refresh). Never gets a token. */
@@ -91,12 +166,19 @@ export interface Logger {
  */
 export interface VerifierOptions extends Requirements {
   /**
-   * The expected `iss`, compared exactly. It is also where discovery happens unless
-   * {@link discoveryUrl} or {@link jwksUri} say otherwise (a Cloudentity workspace may set a
-   * custom issuer that differs from its URL).
+   * The expected `iss`, or several trusted issuers (each with its own discovery, JWKS cache and
+   * cooldown; a token's `iss` picks one before any key is fetched, an unknown `iss` costs no
+   * request). Compared as URLs the way `@codegrant/core` does (`new URL(...).href`), so a
+   * trailing slash on an origin does not matter. It is also where discovery happens unless
+   * {@link discoveryUrl} or {@link jwksUri} (or an entry's own) say otherwise (a Cloudentity
+   * workspace may set a custom issuer that differs from its URL). Introspection, when configured,
+   * goes to the first issuer.
    */
-  issuer: string
-  /** The API's audience: the token's `aud` must contain one of these. */
+  issuer: string | IssuerOptions | readonly (string | IssuerOptions)[]
+  /**
+   * The API's audience (a string) or audiences: the token's `aud` must contain one of these
+   * (RFC 8707, RFC 9068 §4): a token issued for another resource is refused.
+   */
   audience: string | readonly string[]
   /**
    * The authorization server metadata URL. A URL without `/.well-known/` gets
@@ -125,11 +207,24 @@ export interface VerifierOptions extends Requirements {
    * @default false
    */
   strict?: boolean
+  /**
+   * RFC 9068 §4 `typ` only: the header `typ` must be `at+jwt` or `application/at+jwt`; `JWT` and
+   * a missing `typ` are refused. Providers that issue `typ: JWT` or no `typ` (Keycloak, Microsoft
+   * Entra ID, Okta, Amazon Cognito, Auth0 outside its RFC 9068 profile) need it off.
+   *
+   * @default the value of {@link strict}
+   */
+  strictType?: boolean
   /** Seconds of clock skew allowed for `exp`, `nbf`, `iat`. @default 5 */
   clockTolerance?: number
   /** Refuse tokens issued (`iat`) longer ago than this many seconds. */
   maxTokenAge?: number
-  /** Longest token accepted, in characters, checked before any parsing. @default 8192 */
+  /**
+   * Longest token accepted, in characters, checked before any parsing. Node refuses request
+   * headers over 16 KiB in all, so larger values only matter with `--max-http-header-size`.
+   *
+   * @default 16384
+   */
   maxTokenLength?: number
   /** Accept `access_token` in a form-encoded body (RFC 6750 §2.2). @default false */
   allowBodyToken?: boolean
@@ -157,21 +252,51 @@ export interface VerifierOptions extends Requirements {
   fetch?: typeof fetch
   /** The realm named in the challenge to a request without a token. @default 'api' */
   realm?: string
-  /** Where warnings about background work go. */
+  /**
+   * Where warnings about background work go (a failed discovery or JWKS fetch, an issuer
+   * mismatch). Without it, a misconfiguration is reported once through `process.emitWarning`.
+   */
   logger?: Logger
+  /** RFC 9728 protected resource metadata and the `resource_metadata` challenge parameter. */
+  resourceMetadata?: ResourceMetadataOptions
 }
 
-/** Validated, defaulted, frozen options. */
-export interface ResolvedOptions {
+/** One trusted issuer, validated. */
+export interface ResolvedIssuer {
+  /** As configured (the metadata's `authorization_servers`). */
   readonly issuer: string
-  readonly audiences: readonly string[]
+  /** `new URL(issuer).href`: how `iss` values are compared. */
+  readonly href: string
   readonly discoveryUrl: URL | undefined
   /** True when the discovery URL was derived from the issuer (its `issuer` must then match). */
   readonly discoveryFromIssuer: boolean
   readonly jwksUri: URL | undefined
+  /** The first issuer: introspection goes there. */
+  readonly primary: boolean
+}
+
+/** Validated RFC 9728 settings. */
+export interface ResolvedResourceMetadata {
+  readonly resource: string
+  readonly url: URL
+  readonly authorizationServers: readonly string[]
+  readonly scopes: readonly string[]
+  readonly resourceName: string | undefined
+  readonly resourceDocumentation: string | undefined
+  readonly resourceSigningAlgorithms: readonly string[] | undefined
+  readonly mtls: boolean
+}
+
+/** Validated, defaulted, frozen options. */
+export interface ResolvedOptions {
+  /** The first issuer's `issuer` (introspection). */
+  readonly issuer: string
+  readonly issuers: readonly ResolvedIssuer[]
+  readonly audiences: readonly string[]
   readonly algorithms: ReadonlySet<string>
   readonly secret: KeyObject | undefined
   readonly strict: boolean
+  readonly strictType: boolean
   readonly clockTolerance: number
   readonly maxTokenAge: number | undefined
   readonly maxTokenLength: number
@@ -188,6 +313,9 @@ export interface ResolvedOptions {
   readonly fetch: typeof fetch
   readonly realm: string
   readonly logger: Logger | undefined
+  readonly resourceMetadata: ResolvedResourceMetadata | undefined
+  /** True when the `dpop` option was given (the metadata then advertises DPoP). */
+  readonly dpopConfigured: boolean
 }
 
 export interface ResolvedRequirements {
@@ -218,6 +346,9 @@ export interface ResolvedDpop {
   readonly proofMaxAge: number
   readonly nonceSecret: KeyObject | undefined
   readonly nonceLifetime: number
+  readonly replayStore: ReplayStore | undefined
+  readonly replayCacheMaxEntries: number
+  readonly replayCacheMaxEntriesPerKey: number
 }
 
 /**
@@ -397,9 +528,38 @@ function resolveIntrospection(
   })
 }
 
-function resolveDpop(value: DpopOptions | undefined): ResolvedDpop {
+function integer(value: unknown, name: string, fallback: number, min: number): number {
+  const n = seconds(value, name, fallback, min)
+  if (!Number.isInteger(n)) fail(`"${name}" must be an integer >= ${min}`)
+  return n
+}
+
+/** Proofs a second that one key may send before its share of the replay cache is full. */
+const PROOFS_PER_SECOND_PER_KEY = 100
+
+function resolveDpop(value: DpopOptions | undefined, clockTolerance: number): ResolvedDpop {
   const options = value ?? {}
   if (typeof options !== 'object' || options === null) fail('"dpop" must be an object')
+  const proofMaxAge = seconds(options.proofMaxAge, 'dpop.proofMaxAge', 300, 1)
+  const replayStore = options.replayStore
+  if (replayStore !== undefined && typeof replayStore?.add !== 'function')
+    fail('"dpop.replayStore" must have an add() method')
+  const replayCacheMaxEntries = integer(
+    options.replayCacheMaxEntries,
+    'dpop.replayCacheMaxEntries',
+    500_000,
+    1,
+  )
+  // A jti is remembered for up to two proof windows (two generations rotated once per window).
+  const span = 2 * (proofMaxAge + 2 * clockTolerance)
+  const replayCacheMaxEntriesPerKey = integer(
+    options.replayCacheMaxEntriesPerKey,
+    'dpop.replayCacheMaxEntriesPerKey',
+    Math.min(replayCacheMaxEntries, Math.ceil(span * PROOFS_PER_SECOND_PER_KEY)),
+    1,
+  )
+  if (replayCacheMaxEntriesPerKey > replayCacheMaxEntries)
+    fail('"dpop.replayCacheMaxEntriesPerKey" must not exceed "dpop.replayCacheMaxEntries"')
   const algorithms =
     options.algorithms === undefined
       ? [...ASYMMETRIC_ALGORITHMS]
@@ -411,12 +571,169 @@ function resolveDpop(value: DpopOptions | undefined): ResolvedDpop {
     required: bool(options.required, 'dpop.required', false),
     algorithms: new Set(algorithms),
     algs: algorithms.join(' '),
-    proofMaxAge: seconds(options.proofMaxAge, 'dpop.proofMaxAge', 300, 1),
+    proofMaxAge,
     nonceSecret:
       options.nonceSecret === undefined
         ? undefined
         : secretKey(options.nonceSecret, 'dpop.nonceSecret'),
     nonceLifetime: seconds(options.nonceLifetime, 'dpop.nonceLifetime', 60, 1),
+    replayStore,
+    replayCacheMaxEntries,
+    replayCacheMaxEntriesPerKey,
+  })
+}
+
+/**
+ * The issuer as `@codegrant/core` compares it: `new URL(issuer).href`, so an origin with or
+ * without its trailing slash is one issuer. Undefined when it is not a URL.
+ */
+export function normalizeIssuer(value: string): string | undefined {
+  try {
+    return new URL(value).href
+  } catch {
+    return undefined
+  }
+}
+
+/** True when two issuer identifiers are the same issuer (exactly, or by {@link normalizeIssuer}). */
+export function sameIssuer(actual: unknown, expected: string): boolean {
+  if (actual === expected) return true
+  if (typeof actual !== 'string') return false
+  const a = normalizeIssuer(actual)
+  return a !== undefined && a === normalizeIssuer(expected)
+}
+
+function resolveIssuers(
+  options: VerifierOptions,
+  needsDiscovery: (jwksUri: URL | undefined, primary: boolean) => boolean,
+): ResolvedIssuer[] {
+  const value = options.issuer
+  const list: readonly (string | IssuerOptions)[] = Array.isArray(value)
+    ? (value as readonly (string | IssuerOptions)[])
+    : [value as string | IssuerOptions]
+  if (list.length === 0) fail('"issuer" must be a non-empty string or a non-empty list')
+  const several = list.length > 1
+  if (several && (options.discoveryUrl !== undefined || options.jwksUri !== undefined))
+    fail(
+      '"discoveryUrl" and "jwksUri" apply to one issuer: with several, set them per entry of "issuer"',
+    )
+  const out: ResolvedIssuer[] = []
+  list.forEach((entry, index) => {
+    const name = several ? `issuer[${index}]` : 'issuer'
+    const item: IssuerOptions =
+      typeof entry === 'string'
+        ? { issuer: entry, discoveryUrl: options.discoveryUrl, jwksUri: options.jwksUri }
+        : typeof entry === 'object' && entry !== null
+          ? several
+            ? entry
+            : {
+                issuer: entry.issuer,
+                discoveryUrl: entry.discoveryUrl ?? options.discoveryUrl,
+                jwksUri: entry.jwksUri ?? options.jwksUri,
+              }
+          : fail(`"${name}" must be a string or an object with an "issuer"`)
+    const issuer = nonEmptyString(item.issuer, typeof entry === 'string' ? name : `${name}.issuer`)
+    const jwksUri =
+      item.jwksUri === undefined
+        ? undefined
+        : parseServerUrl(item.jwksUri, several ? `${name}.jwksUri` : 'jwksUri')
+    let discoveryUrl: URL | undefined
+    let discoveryFromIssuer = false
+    if (item.discoveryUrl !== undefined) {
+      discoveryUrl = withWellKnown(
+        parseServerUrl(item.discoveryUrl, several ? `${name}.discoveryUrl` : 'discoveryUrl'),
+      )
+    } else if (needsDiscovery(jwksUri, index === 0)) {
+      discoveryUrl = withWellKnown(parseServerUrl(issuer, name))
+      discoveryFromIssuer = true
+    }
+    const href = normalizeIssuer(issuer) ?? issuer
+    if (out.some((other) => other.href === href)) fail(`"${name}" names an issuer twice`)
+    out.push(
+      Object.freeze({
+        issuer,
+        href,
+        discoveryUrl,
+        discoveryFromIssuer,
+        jwksUri,
+        primary: index === 0,
+      }),
+    )
+  })
+  return out
+}
+
+/** The RFC 9728 well-known URI of an http(s) resource identifier (RFC 9728 §3.1). */
+export function wellKnownMetadataUrl(resource: string): URL | undefined {
+  let url: URL
+  try {
+    url = new URL(resource)
+  } catch {
+    return undefined
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')
+  return new URL(`/.well-known/oauth-protected-resource${path}${url.search}`, url.origin)
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  return value === undefined ? undefined : nonEmptyString(value, name)
+}
+
+function resolveResourceMetadata(
+  value: ResourceMetadataOptions | undefined,
+  audiences: readonly string[],
+  issuers: readonly ResolvedIssuer[],
+  requirements: ResolvedRequirements | undefined,
+): ResolvedResourceMetadata | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null) fail('"resourceMetadata" must be an object')
+  const resource =
+    value.resource === undefined
+      ? audiences[0]!
+      : nonEmptyString(value.resource, 'resourceMetadata.resource')
+  if (resource.includes('#')) fail('"resourceMetadata.resource" must not have a fragment')
+  let url: URL
+  if (value.url !== undefined) {
+    try {
+      url = new URL(value.url instanceof URL ? value.url.href : (value.url as string))
+    } catch {
+      fail('"resourceMetadata.url" must be an absolute URL')
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      fail('"resourceMetadata.url" must be an http(s) URL')
+  } else {
+    url =
+      wellKnownMetadataUrl(resource) ??
+      fail('"resourceMetadata.url" is required when "resourceMetadata.resource" is not a URL')
+  }
+  const authorizationServers =
+    value.authorizationServers === undefined
+      ? issuers.map((i) => i.issuer)
+      : stringList(value.authorizationServers, 'resourceMetadata.authorizationServers')
+  const scopes =
+    value.scopes === undefined ? [] : stringList(value.scopes, 'resourceMetadata.scopes')
+  for (const scope of requirements?.scopes ?? []) if (!scopes.includes(scope)) scopes.push(scope)
+  return Object.freeze({
+    resource,
+    url,
+    authorizationServers: Object.freeze([...authorizationServers]),
+    scopes: Object.freeze(scopes),
+    resourceName: optionalString(value.resourceName, 'resourceMetadata.resourceName'),
+    resourceDocumentation: optionalString(
+      value.resourceDocumentation,
+      'resourceMetadata.resourceDocumentation',
+    ),
+    resourceSigningAlgorithms:
+      value.resourceSigningAlgorithms === undefined
+        ? undefined
+        : Object.freeze(
+            stringList(
+              value.resourceSigningAlgorithms,
+              'resourceMetadata.resourceSigningAlgorithms',
+            ),
+          ),
+    mtls: bool(value.mtls, 'resourceMetadata.mtls', false),
   })
 }
 
@@ -426,13 +743,15 @@ function resolveDpop(value: DpopOptions | undefined): ResolvedDpop {
  */
 export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('options must be an object')
-  const issuer = nonEmptyString(options.issuer, 'issuer')
   const audiences = stringList(options.audience, 'audience')
 
   const secret = options.secret === undefined ? undefined : secretKey(options.secret, 'secret')
+  const several = Array.isArray(options.issuer) && options.issuer.length > 1
+  const keysConfigured =
+    options.jwksUri !== undefined || options.discoveryUrl !== undefined || several
   const algorithms =
     options.algorithms === undefined
-      ? secret !== undefined && options.jwksUri === undefined && options.discoveryUrl === undefined
+      ? secret !== undefined && !keysConfigured
         ? ['HS256']
         : [...ASYMMETRIC_ALGORITHMS]
       : stringList(options.algorithms, 'algorithms')
@@ -443,22 +762,15 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
       fail(`"algorithms" has an unsupported algorithm ${JSON.stringify(alg)}`)
     }
   }
-
-  const jwksUri =
-    options.jwksUri === undefined ? undefined : parseServerUrl(options.jwksUri, 'jwksUri')
-  let discoveryUrl: URL | undefined
-  let discoveryFromIssuer = false
-  if (options.discoveryUrl !== undefined) {
-    discoveryUrl = withWellKnown(parseServerUrl(options.discoveryUrl, 'discoveryUrl'))
-  } else {
-    const needsJwks = jwksUri === undefined && algorithms.some((a) => ASYMMETRIC_ALGORITHMS.has(a))
-    const needsEndpoint =
-      options.introspection !== undefined && options.introspection?.endpoint === undefined
-    if (needsJwks || needsEndpoint) {
-      discoveryUrl = withWellKnown(parseServerUrl(issuer, 'issuer'))
-      discoveryFromIssuer = true
-    }
-  }
+  const asymmetric = algorithms.some((a) => ASYMMETRIC_ALGORITHMS.has(a))
+  const issuers = resolveIssuers(
+    options,
+    (jwksUri, primary) =>
+      (jwksUri === undefined && asymmetric) ||
+      (primary &&
+        options.introspection !== undefined &&
+        options.introspection?.endpoint === undefined),
+  )
 
   const scopeClaims =
     options.scopeClaims === undefined
@@ -472,26 +784,28 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     fail('"logger" must have a warn() method')
   const cacheMaxEntries = seconds(options.cacheMaxEntries, 'cacheMaxEntries', 10_000)
   if (!Number.isInteger(cacheMaxEntries)) fail('"cacheMaxEntries" must be an integer')
-  const maxTokenLength = seconds(options.maxTokenLength, 'maxTokenLength', 8192, 16)
+  const maxTokenLength = seconds(options.maxTokenLength, 'maxTokenLength', 16_384, 16)
+  const clockTolerance = seconds(options.clockTolerance, 'clockTolerance', 5)
+  const strict = bool(options.strict, 'strict', false)
+  const requirements = resolveRequirements(options)
 
   return Object.freeze({
-    issuer,
+    issuer: issuers[0]!.issuer,
+    issuers: Object.freeze(issuers),
     audiences: Object.freeze(audiences),
-    discoveryUrl,
-    discoveryFromIssuer,
-    jwksUri,
     algorithms: new Set(algorithms),
     secret,
-    strict: bool(options.strict, 'strict', false),
-    clockTolerance: seconds(options.clockTolerance, 'clockTolerance', 5),
+    strict,
+    strictType: bool(options.strictType, 'strictType', strict),
+    clockTolerance,
     maxTokenAge: optionalSeconds(options.maxTokenAge, 'maxTokenAge'),
     maxTokenLength,
     allowBodyToken: bool(options.allowBodyToken, 'allowBodyToken', false),
     allowQueryToken: bool(options.allowQueryToken, 'allowQueryToken', false),
     scopeClaims: Object.freeze(scopeClaims),
-    requirements: resolveRequirements(options),
+    requirements,
     introspection: resolveIntrospection(options.introspection),
-    dpop: resolveDpop(options.dpop),
+    dpop: resolveDpop(options.dpop, clockTolerance),
     cacheMaxEntries,
     jwksCooldown: seconds(options.jwksCooldown, 'jwksCooldown', 30),
     jwksMaxAge: seconds(options.jwksMaxAge, 'jwksMaxAge', 600, 1),
@@ -499,5 +813,12 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     fetch: fetchImpl,
     realm,
     logger,
+    resourceMetadata: resolveResourceMetadata(
+      options.resourceMetadata,
+      audiences,
+      issuers,
+      requirements,
+    ),
+    dpopConfigured: options.dpop !== undefined,
   })
 }

@@ -1,16 +1,30 @@
 import { enforceRequirements } from './access.js'
 import { createAuthInfo, type AuthInfo } from './auth-info.js'
 import { EndpointSource } from './discovery.js'
-import { checkDpopProof, ReplayCache } from './dpop.js'
-import { ResourceServerError, type ResourceServerErrorCode } from './errors.js'
+import { setAuthContext, type AuthContext } from './context.js'
+import { checkDpopProof, ReplayGuard } from './dpop.js'
+import {
+  ResourceServerError,
+  withResourceMetadata,
+  type ResourceServerErrorCode,
+} from './errors.js'
 import { B64TOKEN, extractToken, malformedToken, type VerifyRequest } from './extract.js'
 import { Introspector } from './introspection.js'
 import { JwksStore, type ImportedKey } from './jwks.js'
 import { decodeJsonObject, isCompactJws, verifyHmac, verifySignature } from './jws.js'
-import { checkClaims, checkHeader, checkTimes } from './jwt-checks.js'
+import { checkClaims, checkHeader, checkTimes, checkType } from './jwt-checks.js'
 import { LruCache } from './lru.js'
 import { checkCertificateBinding } from './mtls.js'
-import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
+import {
+  normalizeIssuer,
+  resolveOptions,
+  resolveRequirements,
+  type Requirements,
+  type ResolvedIssuer,
+  type ResolvedOptions,
+  type ResolvedRequirements,
+  type VerifierOptions,
+} from './options.js'
 
 /** Verifies the access token of a request. Create one per API and share it. */
 export interface Verifier {
@@ -18,8 +32,12 @@ export interface Verifier {
    * Extracts, verifies and authorizes the access token of a request. Resolves to the frozen
    * {@link AuthInfo}; rejects with a {@link ResourceServerError} that carries the HTTP status and
    * `WWW-Authenticate` challenge to answer with.
+   *
+   * @param requirements what this route needs on top of the verifier's own requirements (its
+   *   scopes are added to the protected resource metadata's `scopes_supported`); pass the same
+   *   object each time, it is validated once
    */
-  verify(request: VerifyRequest): Promise<AuthInfo>
+  verify(request: VerifyRequest, requirements?: Requirements): Promise<AuthInfo>
 }
 
 /** A verified token, as the cache keeps it. Time claims are re-checked on every use. */
@@ -58,23 +76,75 @@ function cacheKey(token: string): string {
   return n > 96 && token.lastIndexOf('.') < n - 43 ? token.slice(n - 43) : token
 }
 
-class VerifierState {
+/** One trusted issuer: its own discovery, JWKS cache and cooldown. */
+interface IssuerState {
+  readonly issuer: ResolvedIssuer
   readonly endpoints: EndpointSource
   readonly jwks: JwksStore
+}
+
+class VerifierState {
+  readonly issuers: readonly IssuerState[]
+  /** By configured issuer and by `new URL(issuer).href`. */
+  private readonly byIss = new Map<string, IssuerState>()
   readonly introspector: Introspector | undefined
   readonly cache: LruCache<string, Entry> | undefined
   readonly inflight = new Map<string, Promise<Verified>>()
-  readonly replay: ReplayCache
+  readonly replay: ReplayGuard
+  /** Scopes registered by route requirements, for `scopes_supported`, in order. */
+  readonly scopes = new Set<string>()
+  /** Bumped on each registration (the metadata document is rebuilt then). */
+  scopesVersion = 0
+  readonly routeRequirements = new WeakMap<Requirements, ResolvedRequirements | undefined>()
+  readonly context: AuthContext
 
   constructor(readonly options: ResolvedOptions) {
-    this.endpoints = new EndpointSource(options)
-    this.jwks = new JwksStore(options, this.endpoints)
+    this.issuers = options.issuers.map((issuer) => {
+      const endpoints = new EndpointSource(options, issuer)
+      return { issuer, endpoints, jwks: new JwksStore(options, endpoints) }
+    })
+    for (const state of this.issuers) {
+      this.byIss.set(state.issuer.issuer, state)
+      this.byIss.set(state.issuer.href, state)
+    }
+    const primary = this.issuers[0]!
     this.introspector =
       options.introspection === undefined
         ? undefined
-        : new Introspector(options, options.introspection, this.endpoints)
+        : new Introspector(options, options.introspection, primary.endpoints)
     this.cache = options.cacheMaxEntries > 0 ? new LruCache(options.cacheMaxEntries) : undefined
-    this.replay = new ReplayCache((options.dpop.proofMaxAge + 2 * options.clockTolerance) * 1000)
+    this.replay = new ReplayGuard(options)
+    for (const scope of options.resourceMetadata?.scopes ?? []) this.scopes.add(scope)
+    this.context = Object.freeze({
+      resourceMetadata: options.resourceMetadata?.url.href,
+      register: (scopes: readonly string[]) => this.register(scopes),
+    })
+  }
+
+  /** The trusted issuer a token's `iss` names, without any network call; undefined if none. */
+  issuerFor(iss: unknown): IssuerState | undefined {
+    if (typeof iss !== 'string') return undefined
+    const exact = this.byIss.get(iss)
+    if (exact !== undefined) return exact
+    const href = normalizeIssuer(iss)
+    return href === undefined ? undefined : this.byIss.get(href)
+  }
+
+  register(scopes: readonly string[]): void {
+    for (const scope of scopes)
+      if (!this.scopes.has(scope)) {
+        this.scopes.add(scope)
+        this.scopesVersion++
+      }
+  }
+
+  /** Validates a route's requirements once (by object identity) and registers their scopes. */
+  requirementsOf(requirements: Requirements): ResolvedRequirements | undefined {
+    if (this.routeRequirements.has(requirements)) return this.routeRequirements.get(requirements)
+    const resolved = resolveRequirements(requirements)
+    if (resolved !== undefined) this.register(resolved.scopes)
+    this.routeRequirements.set(requirements, resolved)
+    return resolved
   }
 }
 
@@ -116,6 +186,17 @@ async function verifyJwt(state: VerifierState, token: string): Promise<Verified>
   const header = decodeJsonObject(token.slice(0, dot1))
   if (header === undefined) throw new ResourceServerError('ERR_TOKEN_MALFORMED')
   const alg = checkHeader(header, options)
+  const claims = decodeJsonObject(token.slice(dot1 + 1, dot2))
+  if (claims === undefined) throw new ResourceServerError('ERR_TOKEN_MALFORMED')
+  // The issuer is chosen by `iss` before any key is looked up: an unknown one costs no request.
+  // The signature check below proves the claim. (A token without `iss` is refused after it.)
+  const issuer =
+    state.issuerFor(claims.iss) ??
+    (claims.iss === undefined && state.issuers.length === 1 ? state.issuers[0] : undefined)
+  if (issuer === undefined)
+    throw new ResourceServerError('ERR_TOKEN_CLAIM_INVALID', {
+      description: 'The access token "iss" claim is missing or invalid',
+    })
   const signingInput = token.slice(0, dot2)
   const signature = Buffer.from(token.slice(dot2 + 1), 'base64url')
   let key: ImportedKey | undefined
@@ -124,7 +205,7 @@ async function verifyJwt(state: VerifierState, token: string): Promise<Verified>
       throw new ResourceServerError('ERR_TOKEN_SIGNATURE')
   } else {
     const kid = header.kid as string | undefined
-    const keys = state.jwks.lookup(kid, alg) ?? (await state.jwks.resolve(kid, alg))
+    const keys = issuer.jwks.lookup(kid, alg) ?? (await issuer.jwks.resolve(kid, alg))
     let tried = false
     for (const candidate of keys) {
       const params = candidate.params.get(alg)
@@ -138,8 +219,11 @@ async function verifyJwt(state: VerifierState, token: string): Promise<Verified>
     if (!tried) throw new ResourceServerError('ERR_TOKEN_KEY_NOT_FOUND')
     if (key === undefined) throw new ResourceServerError('ERR_TOKEN_SIGNATURE')
   }
-  const claims = decodeJsonObject(token.slice(dot1 + 1, dot2))
-  if (claims === undefined) throw new ResourceServerError('ERR_TOKEN_MALFORMED')
+  checkType(header, options)
+  if (claims.iss === undefined)
+    throw new ResourceServerError('ERR_TOKEN_CLAIM_INVALID', {
+      description: 'The access token "iss" claim is missing or invalid',
+    })
   const times = checkClaims(claims, Date.now() / 1000, options)
   const tokenType = hasJkt(claims) ? 'DPoP' : 'Bearer'
   const auth = createAuthInfo(token, 'jwt', tokenType, claims, header, options.scopeClaims)
@@ -218,6 +302,7 @@ function validateOnce(state: VerifierState, token: string, jws: boolean): Promis
   const promise = validate(state, token, jws).then(
     (verified) => {
       state.inflight.delete(token)
+      setAuthContext(verified.auth, state.context)
       state.cache?.set(cacheKey(token), verified)
       return verified
     },
@@ -251,6 +336,7 @@ function accept(
   verified: Verified,
   request: VerifyRequest,
   scheme: 'Bearer' | 'DPoP',
+  route: ResolvedRequirements | undefined,
 ): AuthInfo {
   const { options } = state
   const now = Date.now() / 1000
@@ -262,6 +348,7 @@ function accept(
   if (verified.x5t !== undefined) checkCertificateBinding(verified.x5t, request.clientCertificate)
   if (options.requirements !== undefined)
     enforceRequirements(verified.auth, options.requirements, now)
+  if (route !== undefined) enforceRequirements(verified.auth, route, now)
   return verified.auth
 }
 
@@ -270,6 +357,7 @@ async function verifyRequest(
   request: VerifyRequest,
   token: string,
   scheme: 'Bearer' | 'DPoP',
+  route: ResolvedRequirements | undefined,
 ): Promise<AuthInfo> {
   let verified = lookup(state, token)
   if (verified === undefined) {
@@ -294,7 +382,7 @@ async function verifyRequest(
       state.replay,
     )
   }
-  return accept(state, verified, request, scheme)
+  return accept(state, verified, request, scheme, route)
 }
 
 /**
@@ -302,38 +390,58 @@ async function verifyRequest(
  * sender constraint, or undefined when the full (asynchronous) path is needed. Throws what the
  * full path would throw for the same request.
  */
-function verifyCached(state: VerifierState, request: VerifyRequest): AuthInfo | undefined {
+function verifyCached(
+  state: VerifierState,
+  request: VerifyRequest,
+  route: ResolvedRequirements | undefined,
+): AuthInfo | undefined {
   const { token, scheme } = extractToken(request, state.options)
   if (scheme !== 'Bearer') return undefined
   const verified = lookup(state, token)
   if (verified === undefined || verified.jkt !== undefined || verified.x5t !== undefined)
     return undefined
-  return accept(state, verified, request, scheme)
+  return accept(state, verified, request, scheme, route)
 }
 
-const fastPaths = new WeakMap<Verifier, (request: VerifyRequest) => AuthInfo | undefined>()
+/** What the Express adapter and the metadata handler need of a verifier. */
+export interface VerifierInternals {
+  readonly options: ResolvedOptions
+  readonly state: VerifierState
+  /** The synchronous cache-hit path (no promise); throws what the full path would. */
+  fastPath(request: VerifyRequest, route: ResolvedRequirements | undefined): AuthInfo | undefined
+  /** The full path with pre-resolved route requirements. */
+  verify(request: VerifyRequest, route: ResolvedRequirements | undefined): Promise<AuthInfo>
+}
+
+const internals = new WeakMap<Verifier, VerifierInternals>()
 
 /**
- * @internal For the Express adapter: the synchronous cache-hit path of a verifier made by
- * {@link createVerifier} (no promise), or undefined for any other verifier.
+ * @internal The internals of a verifier made by {@link createVerifier}, or undefined for any
+ * other verifier.
  */
-export function getFastPath(
-  verifier: Verifier,
-): ((request: VerifyRequest) => AuthInfo | undefined) | undefined {
-  return fastPaths.get(verifier)
+export function getInternals(verifier: Verifier): VerifierInternals | undefined {
+  return internals.get(verifier)
 }
 
-/** Answers a DPoP request with a DPoP challenge (RFC 9449 §7.1). */
-function withScheme(err: unknown, state: VerifierState): unknown {
-  if (!(err instanceof ResourceServerError)) return err
+/**
+ * The refusal as the client must see it: a DPoP challenge to a DPoP request (RFC 9449 §7.1),
+ * and `resource_metadata` when the verifier has RFC 9728 metadata.
+ */
+function finish(err: unknown, state: VerifierState, scheme: 'Bearer' | 'DPoP'): unknown {
+  if (!(err instanceof ResourceServerError) || err.status >= 500) return err
+  const url = state.context.resourceMetadata
   const challenge = err.headers['www-authenticate']
-  if (challenge === undefined || challenge.startsWith('DPoP')) return err
-  return new ResourceServerError(err.code, {
-    description: err.description,
-    cause: err.cause,
-    scheme: 'DPoP',
-    algs: state.options.dpop.algs,
-  })
+  const rescheme = scheme === 'DPoP' && challenge !== undefined && !challenge.startsWith('DPoP')
+  if (rescheme)
+    return new ResourceServerError(err.code, {
+      description: err.description,
+      cause: err.cause,
+      scheme: 'DPoP',
+      algs: state.options.dpop.algs,
+      dpopNonce: err.challenge.dpopNonce,
+      resourceMetadata: url,
+    })
+  return url === undefined ? err : withResourceMetadata(err, url)
 }
 
 /**
@@ -356,21 +464,72 @@ function withScheme(err: unknown, state: VerifierState): unknown {
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const state = new VerifierState(resolveOptions(options))
+
+  function run(request: VerifyRequest, route: ResolvedRequirements | undefined): Promise<AuthInfo> {
+    let extracted
+    try {
+      extracted = extractToken(request, state.options)
+    } catch (err) {
+      return Promise.reject(finish(err, state, 'Bearer') as Error)
+    }
+    const { token, scheme } = extracted
+    return verifyRequest(state, request, token, scheme, route).catch((err: unknown) =>
+      Promise.reject(finish(err, state, scheme) as Error),
+    )
+  }
+
   const verifier: Verifier = Object.freeze({
-    verify(request: VerifyRequest): Promise<AuthInfo> {
-      let extracted
-      try {
-        extracted = extractToken(request, state.options)
-      } catch (err) {
-        return Promise.reject(err as Error)
+    verify(request: VerifyRequest, requirements?: Requirements): Promise<AuthInfo> {
+      let route: ResolvedRequirements | undefined
+      if (requirements !== undefined) {
+        try {
+          route = state.requirementsOf(requirements)
+        } catch (err) {
+          return Promise.reject(err as Error)
+        }
       }
-      const { token, scheme } = extracted
-      const result = verifyRequest(state, request, token, scheme)
-      return scheme === 'DPoP'
-        ? result.catch((err: unknown) => Promise.reject(withScheme(err, state)))
-        : result
+      return run(request, route)
     },
   })
-  fastPaths.set(verifier, (request) => verifyCached(state, request))
+  internals.set(
+    verifier,
+    Object.freeze({
+      options: state.options,
+      state,
+      fastPath(request: VerifyRequest, route: ResolvedRequirements | undefined) {
+        try {
+          return verifyCached(state, request, route)
+        } catch (err) {
+          throw finish(err, state, 'Bearer')
+        }
+      },
+      verify: run,
+    }),
+  )
   return verifier
+}
+
+/**
+ * Runs discovery and loads the signing keys of every issuer now, instead of at the first request:
+ * for a start-up check that names a misconfiguration at once. Rejects with the first
+ * {@link ResourceServerError} met: `ERR_ISSUER_MISMATCH` (its `cause` message gives the expected
+ * and the found issuer), `ERR_DISCOVERY_FAILED` or `ERR_KEYS_UNAVAILABLE` (the authorization
+ * server may just be down: requests then answer 503 until it is back).
+ *
+ * @example await warmUp(verifier).catch((err) => console.error(err.cause?.message))
+ */
+export async function warmUp(verifier: Verifier): Promise<void> {
+  const internals = internals_(verifier)
+  const needsKeys = [...internals.options.algorithms].some((alg) => !alg.startsWith('HS'))
+  for (const issuer of internals.state.issuers) {
+    await issuer.endpoints.get()
+    if (needsKeys) await issuer.jwks.warm()
+  }
+}
+
+function internals_(verifier: Verifier): VerifierInternals {
+  const found = internals.get(verifier)
+  if (found === undefined)
+    throw new TypeError('"verifier" must be a verifier made by createVerifier()')
+  return found
 }

@@ -8,6 +8,7 @@ export interface ChallengeParams {
   acr_values?: string | undefined
   max_age?: string | undefined
   algs?: string | undefined
+  resource_metadata?: string | undefined
 }
 
 const ORDER = [
@@ -19,6 +20,7 @@ const ORDER = [
   'acr_values',
   'max_age',
   'algs',
+  'resource_metadata',
 ] as const
 
 // Everything outside printable ASCII (controls such as CR and LF, DEL, non-ASCII) is replaced:
@@ -39,13 +41,14 @@ export function quoteString(value: string): string {
 /**
  * Builds a `WWW-Authenticate` challenge: the scheme followed by the given auth-params as
  * quoted strings, in the order realm, error, error_description, error_uri, scope, acr_values,
- * max_age, algs. A pure function.
+ * max_age, algs, resource_metadata. A pure function.
  *
  * @example buildWwwAuthenticate('Bearer', { error: 'insufficient_scope', scope: 'read:messages' })
  *   // 'Bearer error="insufficient_scope", scope="read:messages"'
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 RFC 6750 §3
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1 RFC 9449 §7.1 (`DPoP` and `algs`)
  * @see https://www.rfc-editor.org/rfc/rfc9470#section-3 RFC 9470 §3 (`acr_values`, `max_age`)
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1 RFC 9728 §5.1 (`resource_metadata`)
  */
 export function buildWwwAuthenticate(scheme: 'Bearer' | 'DPoP', params: ChallengeParams): string {
   let out = ''

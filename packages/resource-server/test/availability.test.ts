@@ -102,7 +102,9 @@ describe('availability', () => {
   it('checks the discovered issuer when discovery derives from it', async () => {
     const as = fakeAs([rsa.publicJwk], { issuer: 'https://evil.example.com' })
     const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch })
-    expect((await code(verifier.verify(bearer(await mint(rsa))))).code).toBe('ERR_DISCOVERY_FAILED')
+    const err = await code(verifier.verify(bearer(await mint(rsa))))
+    expect(err.code).toBe('ERR_ISSUER_MISMATCH')
+    expect(err.status).toBe(503)
   })
 
   it('refuses a discovered jwks_uri over plain http on a public host', async () => {

@@ -156,36 +156,115 @@ describe('DPoP (RFC 9449)', () => {
 })
 
 describe('ReplayCache', () => {
-  it('remembers a jti for the window and refuses new ones past its bound', () => {
+  it('remembers a jti for the window', () => {
     const cache = new ReplayCache(60_000, 3, 3)
-    expect(cache.add('k', 'a')).toBe('ok')
-    expect(cache.add('k', 'a')).toBe('replayed')
-    expect(cache.add('k', 'b')).toBe('ok')
-    expect(cache.add('k', 'c')).toBe('ok')
-    expect(cache.add('k', 'd')).toBe('full')
-    expect(cache.add('k', 'b')).toBe('replayed')
+    expect(cache.add('k', 'a', now())).toBe('ok')
+    expect(cache.add('k', 'a', now())).toBe('replayed')
+    expect(cache.add('k', 'b', now())).toBe('ok')
+    expect(cache.add('k', 'b', now())).toBe('replayed')
   })
 
-  it('bounds the proofs of one key, so one client cannot lock the others out', () => {
-    const cache = new ReplayCache(60_000, 100, 2)
-    expect(cache.add('attacker', 'j1')).toBe('ok')
-    expect(cache.add('attacker', 'j2')).toBe('ok')
-    expect(cache.add('attacker', 'j3')).toBe('full')
-    expect(cache.add('other-client', 'j1')).toBe('ok')
-    expect(cache.add('attacker', 'j1')).toBe('replayed')
+  it('never holds more than its bound', () => {
+    const cache = new ReplayCache(60_000, 10, 10)
+    for (let i = 0; i < 100; i++) {
+      expect(['ok', 'full']).toContain(cache.add(`key-${i % 7}`, `j${i}`, now()))
+      expect(cache.size).toBeLessThanOrEqual(10)
+    }
+  })
+
+  it('when one key reaches its share, drops that key only and refuses its older proofs', () => {
+    vi.useFakeTimers({ now: 1_000_000_000_000 })
+    try {
+      const cache = new ReplayCache(310_000, 100, 3, 5)
+      const t = now()
+      expect(cache.add('honest', 'h1', t)).toBe('ok')
+      for (const jti of ['a1', 'a2', 'a3']) expect(cache.add('flood', jti, t)).toBe('ok')
+      // The share is full: its entries go, and a proof issued before that moment could be one
+      // of them, so it is refused (fail closed) rather than accepted as new.
+      expect(cache.add('flood', 'a4', t)).toBe('ok')
+      expect(cache.add('flood', 'a1', t)).toBe('full')
+      // Another client's entries were kept: its replay is still caught, its new proofs served.
+      expect(cache.add('honest', 'h1', t)).toBe('replayed')
+      expect(cache.add('honest', 'h2', t)).toBe('ok')
+      // The flooding key's fresh proofs (issued after the eviction and the clock tolerance) pass.
+      vi.advanceTimersByTime(6_000)
+      expect(cache.add('flood', 'a5', now())).toBe('ok')
+      expect(cache.add('flood', 'a5', now())).toBe('replayed')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('when full, evicts the key with the most entries first, so honest clients stay served', () => {
+    vi.useFakeTimers({ now: 1_000_000_000_000 })
+    try {
+      // 20 flooding keys could fill a cache whose per-key share is 1/20 of it (issue 13.4).
+      const cache = new ReplayCache(310_000, 1000, 100, 5)
+      const t = now()
+      for (let c = 0; c < 5; c++) expect(cache.add(`client-${c}`, 'first', t)).toBe('ok')
+      for (let k = 0; k < 20; k++)
+        for (let i = 0; i < 100; i++) cache.add(`attacker-${k}`, `j${i}`, t)
+      expect(cache.size).toBeLessThanOrEqual(1000)
+      for (let c = 0; c < 5; c++) {
+        expect(cache.add(`client-${c}`, 'first', t)).toBe('replayed')
+        expect(cache.add(`client-${c}`, 'second', t)).toBe('ok')
+      }
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('forgets the previous window after two windows', () => {
     vi.useFakeTimers()
     try {
       const cache = new ReplayCache(1_000, 10, 10)
-      expect(cache.add('k', 'a')).toBe('ok')
+      expect(cache.add('k', 'a', now())).toBe('ok')
       vi.advanceTimersByTime(1_000)
-      expect(cache.add('k', 'a')).toBe('replayed')
+      expect(cache.add('k', 'a', now())).toBe('replayed')
       vi.advanceTimersByTime(2_000)
-      expect(cache.add('k', 'a')).toBe('ok')
+      expect(cache.add('k', 'a', now())).toBe('ok')
     } finally {
       vi.useRealTimers()
     }
+  })
+})
+
+describe('DPoP replay cache options', () => {
+  it('sizes the per-key share from the proof window and validates the bounds', () => {
+    expect(() => setup({ dpop: { replayCacheMaxEntries: 0 } })).toThrow(
+      '"dpop.replayCacheMaxEntries"',
+    )
+    expect(() =>
+      setup({ dpop: { replayCacheMaxEntries: 10, replayCacheMaxEntriesPerKey: 11 } }),
+    ).toThrow('"dpop.replayCacheMaxEntriesPerKey"')
+    expect(() => setup({ dpop: { replayCacheMaxEntriesPerKey: 1.5 } })).toThrow(
+      '"dpop.replayCacheMaxEntriesPerKey"',
+    )
+  })
+
+  it('a flooding key cannot lock another client out of a small cache', async () => {
+    const verifier = setup({ dpop: { replayCacheMaxEntries: 4, replayCacheMaxEntriesPerKey: 2 } })
+    const token = await mint(rsa, { cnf: { jkt: client.jkt } })
+    const other = await generateKeyPair('ES256', { extractable: true })
+    const otherJwk = await exportJWK(other.publicKey)
+    const otherKey = { privateKey: other.privateKey, jwk: otherJwk }
+    const otherToken = await mint(rsa, {
+      cnf: { jkt: jwkThumbprint(otherJwk as Record<string, unknown>) },
+    })
+    const honest = await proof(otherToken, {}, otherKey)
+    await verifier.verify(request(otherToken, honest))
+    // Its proofs are refused once its share overflowed ("cannot be accepted now"), never a 500.
+    const refused = []
+    for (let i = 0; i < 10; i++)
+      await verifier
+        .verify(request(token, await proof(token, { iat: now() - 60 })))
+        .catch((err: unknown) => refused.push(err))
+    expect(refused.length).toBeGreaterThan(0)
+    // The honest client's proof is still remembered (replay refused) and its new proofs pass.
+    const replay = await failure(verifier.verify(request(otherToken, honest)))
+    expect(replay.description).toBe('The DPoP proof was already used')
+    await expect(
+      verifier.verify(request(otherToken, await proof(otherToken, {}, otherKey))),
+    ).resolves.toBeDefined()
   })
 })

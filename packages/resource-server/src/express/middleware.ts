@@ -2,10 +2,16 @@ import type { TLSSocket } from 'node:tls'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { enforceRequirements } from '../access.js'
 import type { AuthInfo } from '../auth-info.js'
-import { ResourceServerError } from '../errors.js'
+import { getAuthContext, type AuthContext } from '../context.js'
+import { ResourceServerError, withResourceMetadata } from '../errors.js'
 import type { VerifyRequest } from '../extract.js'
-import { resolveRequirements, type Requirements, type VerifierOptions } from '../options.js'
-import { createVerifier, getFastPath, type Verifier } from '../verifier.js'
+import {
+  resolveRequirements,
+  type Requirements,
+  type ResolvedRequirements,
+  type VerifierOptions,
+} from '../options.js'
+import { createVerifier, getInternals, type Verifier } from '../verifier.js'
 
 declare global {
   namespace Express {
@@ -53,8 +59,12 @@ class ExpressRequest implements VerifyRequest {
   }
 }
 
-/** Options of {@link requireAuth}: verifier options, or a verifier made by `createVerifier()`. */
-export type RequireAuthOptions = VerifierOptions | { verifier: Verifier }
+/**
+ * Options of {@link requireAuth}: verifier options, or a verifier made by `createVerifier()` with
+ * what this route needs (its scopes are registered in the verifier's protected resource metadata,
+ * so `scopes_supported` and the 403 `scope=` agree).
+ */
+export type RequireAuthOptions = VerifierOptions | ({ verifier: Verifier } & Requirements)
 
 /**
  * Express middleware that accepts only requests with a valid access token: it verifies the token
@@ -67,17 +77,28 @@ export type RequireAuthOptions = VerifierOptions | { verifier: Verifier }
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 RFC 6750 §3
  */
 export function requireAuth(options: RequireAuthOptions): RequestHandler {
-  const verifier =
-    typeof options === 'object' && options !== null && 'verifier' in options
-      ? options.verifier
-      : createVerifier(options)
+  const shared = typeof options === 'object' && options !== null && 'verifier' in options
+  const verifier = shared ? options.verifier : createVerifier(options)
   if (typeof verifier?.verify !== 'function') throw new TypeError('"verifier" must be a Verifier')
-  const fastPath = getFastPath(verifier)
+  const internals = getInternals(verifier)
+  let route: ResolvedRequirements | undefined
+  let requirements: Requirements | undefined
+  if (shared) {
+    const { verifier: _, ...rest } = options
+    requirements = rest
+    if (internals !== undefined) route = internals.state.requirementsOf(rest)
+    else if (resolveRequirements(rest) !== undefined)
+      throw new TypeError('route requirements need a verifier made by createVerifier()')
+  }
+  const fastPath = internals?.fastPath
 
   async function slowPath(req: Request, next: NextFunction): Promise<void> {
     let auth: AuthInfo
     try {
-      auth = await verifier.verify(new ExpressRequest(req))
+      auth =
+        internals !== undefined
+          ? await internals.verify(new ExpressRequest(req), route)
+          : await verifier.verify(new ExpressRequest(req), requirements)
     } catch (err) {
       next(err)
       return
@@ -92,7 +113,7 @@ export function requireAuth(options: RequireAuthOptions): RequestHandler {
       // request already has what the cached path reads (headers, method, body, query).
       let auth: AuthInfo | undefined
       try {
-        auth = fastPath(req as VerifyRequest)
+        auth = fastPath(req as VerifyRequest, route)
       } catch (err) {
         next(err)
         return
@@ -110,16 +131,29 @@ export function requireAuth(options: RequireAuthOptions): RequestHandler {
 function accessMiddleware(requirements: Requirements, name: string): RequestHandler {
   const resolved = resolveRequirements(requirements)
   if (resolved === undefined) throw new TypeError(`${name} needs at least one requirement`)
+  // The verifier is known only once a verified token arrives: its scopes are registered then.
+  // `requireAuth({ verifier, scopes })` registers them up front.
+  const registered = new WeakSet<AuthContext>()
   return function requireAccessMiddleware(req: Request, _res: Response, next: NextFunction) {
     const auth = req.auth
     if (auth === undefined) {
       next(new ResourceServerError('ERR_TOKEN_MISSING', { realm: 'api' }))
       return
     }
+    const context = getAuthContext(auth)
+    if (context !== undefined && !registered.has(context)) {
+      registered.add(context)
+      context.register(resolved.scopes)
+    }
     try {
       enforceRequirements(auth, resolved, Date.now() / 1000)
     } catch (err) {
-      next(err)
+      const url = context?.resourceMetadata
+      next(
+        url !== undefined && err instanceof ResourceServerError
+          ? withResourceMetadata(err, url)
+          : err,
+      )
       return
     }
     next()
