@@ -1,5 +1,5 @@
 import * as openid from 'openid-client'
-import { getConfiguration, type Client } from './client.js'
+import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { toClaims } from './id-token.js'
@@ -163,7 +163,7 @@ export async function handleCallback(
       await dpopOptions(client),
     )
   } catch (err) {
-    throw toCodegrantError(err, 'code exchange')
+    throw toCodegrantError(err, 'code exchange', clientAuthContext(client))
   }
   const tokens = toTokenSet(response)
   const claims = toClaims(response)

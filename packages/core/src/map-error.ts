@@ -1,4 +1,14 @@
 import { CodegrantError, type CodegrantErrorCode } from './errors.js'
+import type { ClientAuthMethod } from './options.js'
+
+/** What {@link toCodegrantError} knows of the request that failed. */
+export interface ErrorContext {
+  /**
+   * Set for requests that authenticate the client (token, PAR, revocation, introspection):
+   * a 401/403 without an OAuth error body then means the client authentication was refused.
+   */
+  readonly clientAuthMethod?: ClientAuthMethod
+}
 
 /**
  * Turns anything openid-client, oauth4webapi, jose, fetch or a timeout throws into a
@@ -10,7 +20,11 @@ import { CodegrantError, type CodegrantErrorCode } from './errors.js'
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-export function toCodegrantError(err: unknown, context: string): CodegrantError {
+export function toCodegrantError(
+  err: unknown,
+  context: string,
+  request: ErrorContext = {},
+): CodegrantError {
   const found = findInChain(err, (e) => e instanceof CodegrantError)
   if (found instanceof CodegrantError) return found
 
@@ -22,6 +36,9 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
   if (body) {
     const status = typeof body.status === 'number' ? body.status : undefined
     const details = oauthDetails(body.error, body.error_description, status)
+    if (details.error === 'invalid_client') {
+      return clientAuthRefused(context, request, details, err)
+    }
     if (status !== undefined && status >= 500) {
       return new CodegrantError(
         'ERR_RESPONSE_INVALID',
@@ -64,6 +81,12 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
       first?.parameters?.error_description,
       status,
     )
+    if (
+      details.error === 'invalid_client' ||
+      (request.clientAuthMethod !== undefined && details.error === undefined && status === 401)
+    ) {
+      return clientAuthRefused(context, request, details, err)
+    }
     const code: CodegrantErrorCode =
       details.error === 'use_dpop_nonce' || details.error === 'invalid_dpop_proof'
         ? 'ERR_DPOP'
@@ -112,6 +135,17 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
   const status = statusOf(chain)
   const withStatus = status === undefined ? {} : { status }
 
+  if (
+    request.clientAuthMethod !== undefined &&
+    (status === 401 || status === 403) &&
+    (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
+      code === 'OAUTH_RESPONSE_IS_NOT_JSON' ||
+      code === 'OAUTH_PARSE_ERROR')
+  ) {
+    // 401/403 without an OAuth error body where the client authenticates: Glewlwyd answers a
+    // refused client assertion with 403 and an empty body.
+    return clientAuthRefused(context, request, withStatus, err)
+  }
   switch (code) {
     case 'OAUTH_HTTP_REQUEST_FORBIDDEN':
     case 'OAUTH_REQUEST_PROTOCOL_FORBIDDEN':
@@ -157,9 +191,10 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
         )
       }
       if (attribute === 'issuer') {
+        const { expected, found } = issuersOf(chain)
         return new CodegrantError(
           'ERR_METADATA_INVALID',
-          `${context}: the metadata "issuer" does not match the expected issuer`,
+          `${context}: the metadata "issuer" does not match the expected issuer: expected ${expected}, found ${found} (set "issuer" to the value the AS states, exactly)`,
           { cause: err },
         )
       }
@@ -226,6 +261,49 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
 }
 
 const SAFE_ERROR = /^[\w.:-]{1,64}$/
+
+/** What to check, per client authentication method, when the AS refuses it. */
+function clientAuthAdvice(method: ClientAuthMethod | undefined): string {
+  const audience =
+    '"assertionAudience" (an AS that accepts only its token endpoint as the assertion "aud", such as Glewlwyd, needs assertionAudience: \'token_endpoint\')'
+  switch (method) {
+    case 'client_secret_basic':
+    case 'client_secret_post':
+      return `check "clientId" and "clientSecret", and that "clientAuthMethod" (${method}) is the method registered for this client`
+    case 'client_secret_jwt':
+      return `check "clientId" and "clientSecret", that "clientAuthMethod" (client_secret_jwt) is the method registered for this client, and ${audience}`
+    case 'private_key_jwt':
+      return `check "clientId", that "privateKey" is the key registered for this client (and "privateKeyId" its kid), that "clientAuthMethod" (private_key_jwt) is the method registered for it, and ${audience}`
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+      return `check "clientId", the client certificate your "fetch" presents, and that "clientAuthMethod" (${method}) is the method registered for this client`
+    case 'none':
+      return 'the client is public ("clientAuthMethod" none): check "clientId", or configure the secret or key registered for it'
+    case undefined:
+      return 'check "clientId", "clientSecret" or "privateKey", "clientAuthMethod", and for JWT client authentication "assertionAudience"'
+  }
+}
+
+/**
+ * `ERR_CLIENT_AUTH_REFUSED`: the AS did not accept the client's credentials. A configuration
+ * error on our side or the AS's (answer 5xx), never the user's.
+ */
+function clientAuthRefused(
+  context: string,
+  request: ErrorContext,
+  details: { error?: string; error_description?: string; status?: number },
+  cause: unknown,
+): CodegrantError {
+  const error =
+    details.error !== undefined && SAFE_ERROR.test(details.error) ? details.error : undefined
+  const status = details.status === undefined ? undefined : `HTTP ${details.status}`
+  const what = [error, status].filter((part) => part !== undefined).join(', ')
+  return new CodegrantError(
+    'ERR_CLIENT_AUTH_REFUSED',
+    `${context}: the authorization server refused the client authentication${what ? ` (${what})` : ''}: ${clientAuthAdvice(request.clientAuthMethod)}`,
+    { cause, ...details },
+  )
+}
 
 function oauthDetails(
   error: unknown,
@@ -295,4 +373,18 @@ function attributeOf(chain: unknown[]): unknown {
     }
   }
   return undefined
+}
+
+/** The expected and found issuers of an openid-client issuer comparison failure, quoted. */
+function issuersOf(chain: unknown[]): { expected: string; found: string } {
+  const quote = (value: unknown) =>
+    typeof value === 'string' ? JSON.stringify(value.slice(0, 200)) : 'none'
+  for (const e of chain) {
+    const cause = e instanceof Error ? (e.cause as Record<string, unknown> | undefined) : undefined
+    if (typeof cause === 'object' && cause !== null && cause.attribute === 'issuer') {
+      const body = cause.body as Record<string, unknown> | undefined
+      return { expected: quote(cause.expected), found: quote(body?.issuer) }
+    }
+  }
+  return { expected: 'unknown', found: 'unknown' }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import * as openid from 'openid-client'
-import { getConfiguration, type Client } from './client.js'
+import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { toClaims } from './id-token.js'
@@ -224,7 +224,7 @@ async function refreshOnce(
       await dpopOptions(client),
     )
   } catch (err) {
-    throw toCodegrantError(err, 'refresh')
+    throw toCodegrantError(err, 'refresh', clientAuthContext(client))
   }
   const claims = toClaims(response)
   if (claims !== undefined && typeof previous.id_token === 'string') {

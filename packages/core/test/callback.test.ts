@@ -252,7 +252,7 @@ describe('handleCallback: token endpoint failures', () => {
       () => json({ error: 'invalid_grant', error_description: 'code reused' }, 400),
       'ERR_INVALID_GRANT',
     ],
-    [() => json({ error: 'invalid_client' }, 401), 'ERR_TOKEN_ERROR'],
+    [() => json({ error: 'invalid_client' }, 401), 'ERR_CLIENT_AUTH_REFUSED'],
     [() => new Response('<html>oops</html>', { status: 500 }), 'ERR_RESPONSE_INVALID'],
     [
       () => new Response('not json', { status: 200, headers: { 'content-type': 'text/plain' } }),

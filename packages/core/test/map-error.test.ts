@@ -47,22 +47,31 @@ describe('toCodegrantError', () => {
     assertClean(err)
   })
 
-  it('maps a 401 invalid_client to ERR_TOKEN_ERROR', async () => {
+  it('maps a 401 invalid_client to ERR_CLIENT_AUTH_REFUSED, naming what to check', async () => {
     const err = await refreshWith(() => json({ error: 'invalid_client' }, 401))
-    expect(err.code).toBe('ERR_TOKEN_ERROR')
+    expect(err.code).toBe('ERR_CLIENT_AUTH_REFUSED')
     expect(err.error).toBe('invalid_client')
     expect(err.status).toBe(401)
+    expect(err.message).toContain('refused the client authentication (invalid_client, HTTP 401)')
+    expect(err.message).toContain('"clientSecret"')
+    expect(err.message).not.toContain('answered unexpectedly')
     assertClean(err)
   })
 
-  it('maps a 401 with a WWW-Authenticate challenge to ERR_TOKEN_ERROR', async () => {
+  it('maps a 401 with a WWW-Authenticate challenge to ERR_CLIENT_AUTH_REFUSED', async () => {
     const err = await refreshWith(() =>
       json({ error: 'invalid_client' }, 401, {
         'www-authenticate': 'Basic error="invalid_client"',
       }),
     )
-    expect(err.code).toBe('ERR_TOKEN_ERROR')
+    expect(err.code).toBe('ERR_CLIENT_AUTH_REFUSED')
     expect(err.error).toBe('invalid_client')
+  })
+
+  it('keeps other 4xx OAuth errors as ERR_TOKEN_ERROR', async () => {
+    const err = await refreshWith(() => json({ error: 'invalid_scope' }, 400))
+    expect(err.code).toBe('ERR_TOKEN_ERROR')
+    expect(err.error).toBe('invalid_scope')
   })
 
   it('maps a 500 to ERR_RESPONSE_INVALID, with or without a JSON error body', async () => {
