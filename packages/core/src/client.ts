@@ -50,7 +50,8 @@ const ENDPOINT_KEYS = [
 /**
  * Creates a {@link Client}: discovers the AS metadata from the issuer
  * (`/.well-known/openid-configuration`) unless `metadata` is given, then applies strict
- * defaults: ID token signatures verified even from the token endpoint, the registered
+ * defaults: ID token signatures verified even from the token endpoint (a rotated signing key
+ * is fetched on its first use, at most once per 30 s), the registered
  * `id_token_signed_response_alg` enforced, `client_secret_basic` when a secret is given, a
  * bounded request time, plain http only for loopback hosts.
  *
@@ -63,7 +64,7 @@ const ENDPOINT_KEYS = [
 export async function createClient(options: ClientOptions): Promise<Client> {
   const settings = resolveOptions(options)
   const auth = await createClientAuth(settings)
-  const bounded = createBoundedFetch(settings.fetch, settings.timeout)
+  const bounded = createBoundedFetch(settings.fetch, settings.timeout, settings.maxResponseSize)
   const boundedFetch = bounded as unknown as openid.CustomFetch
   const clientMetadata: Partial<openid.ClientMetadata> = {
     id_token_signed_response_alg: settings.idTokenSignedResponseAlg,
@@ -125,7 +126,9 @@ export async function createClient(options: ClientOptions): Promise<Client> {
 
   const metadata = configuration.serverMetadata() as unknown as Record<string, unknown>
   checkMetadata(metadata, settings)
-  openid.enableNonRepudiationChecks(configuration)
+  // ID token signatures are verified by verifyIdToken() (id-token.ts) with jose's remote key
+  // set, not by openid-client's enableNonRepudiationChecks: oauth4webapi refetches its JWKS on
+  // an unknown kid only when the cached set is 60 s old, and offers no way to change that.
 
   const client: Client = Object.freeze({
     issuer: metadata.issuer as string,
@@ -174,6 +177,9 @@ function discoveryFailed(
       break
     case 'ERR_NETWORK':
       outcome = 'could not be reached (connection refused, DNS or TLS failure)'
+      break
+    case 'ERR_RESPONSE_TOO_LARGE':
+      outcome = `answered with a body over ${settings.maxResponseSize} bytes ("maxResponseSize")`
       break
     default:
       outcome =

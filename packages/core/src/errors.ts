@@ -14,6 +14,7 @@
  * | `ERR_CLIENT_AUTH_REFUSED` | the AS refused the client authentication (`invalid_client`, or 401/403 without an OAuth error at a client-authenticated endpoint): a server-side misconfiguration (answer 5xx); the message says what to check |
  * | `ERR_INVALID_GRANT` | the token endpoint answered `invalid_grant` (refresh token revoked, expired or reused) |
  * | `ERR_RESPONSE_INVALID` | an endpoint answered with an unexpected status or a malformed body |
+ * | `ERR_RESPONSE_TOO_LARGE` | a response body of the AS is larger than `maxResponseSize` (not read further) |
  * | `ERR_TIMEOUT` | a request to the AS took longer than the configured timeout |
  * | `ERR_NETWORK` | a request to the AS failed below HTTP (connection refused, TLS, DNS) |
  * | `ERR_ID_TOKEN_MISSING` | `openid` was requested but the token response has no `id_token` |
@@ -36,6 +37,7 @@ export type CodegrantErrorCode =
   | 'ERR_CLIENT_AUTH_REFUSED'
   | 'ERR_INVALID_GRANT'
   | 'ERR_RESPONSE_INVALID'
+  | 'ERR_RESPONSE_TOO_LARGE'
   | 'ERR_TIMEOUT'
   | 'ERR_NETWORK'
   | 'ERR_ID_TOKEN_MISSING'

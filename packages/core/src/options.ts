@@ -63,8 +63,17 @@ export interface ClientOptions {
   idTokenSignedResponseAlg?: string
   /** Clock tolerance, in seconds, for `exp`, `nbf`, `auth_time` checks. @default 5 */
   clockTolerance?: number
-  /** Milliseconds per request to the authorization server. @default 5000 */
+  /**
+   * Milliseconds per request to the authorization server, from sending it to the last byte
+   * of the response body. @default 5000
+   */
   timeout?: number
+  /**
+   * The largest response body, in bytes, read from the authorization server (discovery, JWKS,
+   * token, userinfo, introspection, revocation, PAR); a larger one fails with
+   * `ERR_RESPONSE_TOO_LARGE` without being read further. @default 1048576 (1 MiB)
+   */
+  maxResponseSize?: number
   /** A `fetch` to use for every request to the AS (mTLS dispatcher, proxies, tests). */
   fetch?: typeof fetch
   /** Seconds a login transaction lives. @default 600 */
@@ -104,12 +113,16 @@ export interface ResolvedOptions {
   readonly idTokenSignedResponseAlg: string
   readonly clockTolerance: number
   readonly timeout: number
+  readonly maxResponseSize: number
   readonly fetch: typeof fetch
   readonly transactionTtl: number
   readonly usePar: boolean
   readonly responseMode: ResponseMode
   readonly dpop: DPoPKey | undefined
 }
+
+/** Default {@link ClientOptions.maxResponseSize}: 1 MiB. */
+export const DEFAULT_MAX_RESPONSE_SIZE = 1_048_576
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
   'client_secret_basic',
@@ -263,6 +276,11 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   }
   const clockTolerance = positiveNumber(options.clockTolerance, 'clockTolerance', 5, true)
   const timeout = positiveNumber(options.timeout, 'timeout', 5000)
+  const maxResponseSize = positiveNumber(
+    options.maxResponseSize,
+    'maxResponseSize',
+    DEFAULT_MAX_RESPONSE_SIZE,
+  )
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new TypeError('"fetch" must be a function')
   }
@@ -292,6 +310,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     idTokenSignedResponseAlg,
     clockTolerance,
     timeout,
+    maxResponseSize,
     fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
     transactionTtl,
     usePar: options.usePar ?? false,

@@ -4,7 +4,7 @@ import * as openid from 'openid-client'
 import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
-import { toClaims } from './id-token.js'
+import { toClaims, verifyIdToken } from './id-token.js'
 import { toCodegrantError } from './map-error.js'
 import { toTokenSet } from './token-set.js'
 import type { IdTokenClaims, TokenSet } from './types.js'
@@ -226,6 +226,7 @@ async function refreshOnce(
   } catch (err) {
     throw toCodegrantError(err, 'refresh', clientAuthContext(client))
   }
+  await verifyIdToken(client, response, 'refresh')
   const claims = toClaims(response)
   if (claims !== undefined && typeof previous.id_token === 'string') {
     let previousSub: unknown

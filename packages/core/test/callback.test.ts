@@ -410,8 +410,8 @@ describe('handleCallback: ID token validation', () => {
     })
     const tx = await start(client)
     answer(as, tx, {}, {}, { kid: undefined })
-    // oauth4webapi needs a "kid" to choose between several candidate keys: it refuses rather
-    // than trying each (OAUTH_KEY_SELECTION_FAILED).
+    // A "kid" is needed to choose between several candidate keys: refused rather than trying
+    // each (jose's JWKSMultipleMatchingKeys).
     const err = await failure(handleCallback(client, callbackUrl(tx), tx))
     expect(err.code).toBe('ERR_ID_TOKEN_INVALID')
   })
@@ -433,7 +433,8 @@ describe('handleCallback: ID token validation', () => {
     as.signingKey = rotated.privateKey
     as.kid = 'key-2'
 
-    // Within 60 s of the last fetch, unknown kids are refused without refetching (flood guard).
+    // Within the 30 s cooldown after the last fetch, unknown kids are refused without
+    // refetching (flood guard).
     for (let i = 0; i < 5; i++) {
       const tx = await start(client)
       answer(as, tx, {}, {}, { kid: `unknown-${i}` })
@@ -443,7 +444,7 @@ describe('handleCallback: ID token validation', () => {
     }
     expect(as.jwksFetches).toBe(1)
 
-    // Once the cached JWKS is 60 s old, an unknown kid triggers exactly one refetch.
+    // After the cooldown, an unknown kid triggers exactly one refetch.
     vi.setSystemTime(start0 + 61_000)
     const tx2 = await start(client)
     answer(as, tx2)
