@@ -1,6 +1,7 @@
 /**
  * Options of {@link createClient}, validated once by {@link resolveOptions}.
  */
+import { isIPv4 } from 'node:net'
 import { resolveDPoPOption, type DPoPKey } from './dpop.js'
 
 /**
@@ -135,13 +136,19 @@ const AUTH_METHODS: readonly ClientAuthMethod[] = [
 ]
 
 /**
- * True for `localhost`, `127.0.0.0/8` and `::1`: hosts that never leave the machine. Not
- * `*.localhost`, which a resolver may send to DNS.
+ * True for `localhost`, `127.0.0.0/8` (dotted quads only) and `::1`: hosts that never leave
+ * the machine. Not `*.localhost`, which a resolver may send to DNS, and not a DNS name that
+ * starts with `127` (`127.evil.com`, `127.0.0.1.nip.io`).
  */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase()
   return (
-    host === 'localhost' || host === '[::1]' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
+    host === 'localhost' ||
+    host === '[::1]' ||
+    host === '::1' ||
+    // A dotted quad (each part 0-255, as the URL parser prints it) in 127.0.0.0/8; never a name
+    // that merely starts with 127 (`127.evil.com`).
+    (isIPv4(host) && host.startsWith('127.'))
   )
 }
 

@@ -180,6 +180,37 @@ describe('handleCallback: authorization response checks', () => {
     expect(err.error_description).toBe('the user said no')
   })
 
+  it('names a well-formed AS error code in the message', async () => {
+    const { client } = await setup()
+    const tx = await start(client)
+    const url = new URL(REDIRECT)
+    url.searchParams.set('error', 'access_denied')
+    url.searchParams.set('state', tx.state)
+    const err = await failure(handleCallback(client, url, tx))
+    expect(err.message).toBe('the authorization server answered access_denied')
+  })
+
+  it('never echoes an AS error string that is not a plain code into the message (regression, issue 15)', async () => {
+    const { client } = await setup()
+    for (const error of [
+      '<script>alert(1)</script>',
+      'access_denied\nLOG INJECTION',
+      'eyJhbGciOiJSUzI1NiJ9 leaked token',
+      'x'.repeat(65),
+      '',
+    ]) {
+      const tx = await start(client)
+      const url = new URL(REDIRECT)
+      url.searchParams.set('error', error)
+      url.searchParams.set('state', tx.state)
+      const err = await failure(handleCallback(client, url, tx))
+      expect(err.code).toBe('ERR_AUTHORIZATION_ERROR')
+      expect(err.message, JSON.stringify(error)).toBe('the authorization server answered an error')
+      // The raw value stays available to the caller, as data.
+      expect(err.error).toBe(error)
+    }
+  })
+
   it('checks state before error= (an injected error response is a state mismatch)', async () => {
     const { client } = await setup()
     const tx = await start(client)
