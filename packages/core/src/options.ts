@@ -2,7 +2,7 @@
  * Options of {@link createClient}, validated once by {@link resolveOptions}.
  */
 import { isIPv4 } from 'node:net'
-import { resolveDPoPOption, type DPoPKey } from './dpop.js'
+import { resolveDPoPOption, type DPoPKey } from './dpop-key.js'
 
 /**
  * How the client authenticates at the token, PAR, revocation and introspection endpoints.

@@ -1,6 +1,7 @@
 import * as openid from 'openid-client'
 import { getConfiguration, type Client } from './client.js'
-import { dpopOptions, type DPoPKey } from './dpop.js'
+import type { DPoPKey } from './dpop-key.js'
+import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { toCodegrantError } from './map-error.js'
 import type { TokenSet } from './types.js'
