@@ -201,29 +201,26 @@ export function toCodegrantError(
       return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, { cause: err })
     }
     case 'OAUTH_UNSUPPORTED_OPERATION':
-      if (reason.includes('token_type')) {
-        return new CodegrantError(
-          'ERR_TOKEN_TYPE_UNSUPPORTED',
-          `${context}: the token_type is neither Bearer nor DPoP`,
-          { cause: err },
-        )
+      switch (refineUnsupported(ope?.cause)) {
+        case 'token_type':
+          return new CodegrantError(
+            'ERR_TOKEN_TYPE_UNSUPPORTED',
+            `${context}: the token_type is neither Bearer nor DPoP`,
+            { cause: err },
+          )
+        case 'jwt':
+          return new CodegrantError(
+            'ERR_ID_TOKEN_INVALID',
+            `${context}: ID token refused: ${reason}`,
+            { cause: err },
+          )
+        default:
+          return new CodegrantError(
+            'ERR_UNSUPPORTED',
+            `${context}: ${reason || 'unsupported operation'}`,
+            { cause: err },
+          )
       }
-      if (/JWS|JWT|JWE|modulusLength/.test(reason)) {
-        return new CodegrantError(
-          'ERR_ID_TOKEN_INVALID',
-          `${context}: ID token refused: ${reason}`,
-          {
-            cause: err,
-          },
-        )
-      }
-      return new CodegrantError(
-        'ERR_UNSUPPORTED',
-        `${context}: ${reason || 'unsupported operation'}`,
-        {
-          cause: err,
-        },
-      )
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
     case 'OAUTH_KEY_SELECTION_FAILED':
@@ -231,23 +228,24 @@ export function toCodegrantError(
         cause: err,
       })
     case 'OAUTH_INVALID_RESPONSE':
-      if (reason.includes('"id_token" property')) {
-        return new CodegrantError(
-          'ERR_ID_TOKEN_MISSING',
-          `${context}: the token response has no valid id_token`,
-          { cause: err },
-        )
-      }
-      if (/JWT|ID Token|signature/.test(reason)) {
-        return new CodegrantError(
-          'ERR_ID_TOKEN_INVALID',
-          `${context}: ID token refused: ${reason}`,
-          {
+      switch (refineInvalidResponse(ope?.cause)) {
+        case 'id_token_missing':
+          return new CodegrantError(
+            'ERR_ID_TOKEN_MISSING',
+            `${context}: the token response has no valid id_token`,
+            { cause: err },
+          )
+        case 'jwt':
+          return new CodegrantError(
+            'ERR_ID_TOKEN_INVALID',
+            `${context}: ID token refused: ${reason}`,
+            { cause: err },
+          )
+        default:
+          return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, {
             cause: err,
-          },
-        )
+          })
       }
-      return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, { cause: err })
   }
   if (ope) {
     return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, { cause: err })
@@ -261,6 +259,49 @@ export function toCodegrantError(
 }
 
 const SAFE_ERROR = /^[\w.:-]{1,64}$/
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * What an oauth4webapi `OAUTH_UNSUPPORTED_OPERATION` is about, read from its `cause` (the data
+ * oauth4webapi attaches), never from its message: the token response (`{ body }`, an unknown
+ * `token_type`), a JWT (the raw JWE string, `{ header }` with `crit`, `{ alg }` an unsupported
+ * JWS algorithm), or anything else (a key or algorithm we cannot use).
+ */
+function refineUnsupported(cause: unknown): 'token_type' | 'jwt' | 'other' {
+  // A compact JWE (`JWE decryption is not configured`) comes as the raw string.
+  if (typeof cause === 'string') return 'jwt'
+  if (!isRecord(cause)) return 'other'
+  if (isRecord(cause.body) && 'token_type' in cause.body) return 'token_type'
+  if ('header' in cause) return 'jwt' // a "crit" header parameter
+  if (typeof cause.alg === 'string' && Object.keys(cause).length === 1) return 'jwt'
+  return 'other'
+}
+
+/**
+ * What an oauth4webapi `OAUTH_INVALID_RESPONSE` is about, read from its `cause`: the token
+ * response body (`{ body }`) whose `access_token` passed but whose `id_token` is not a
+ * non-empty string (an expected ID token is missing); a JWT (the raw compact JWS as a string,
+ * or `{ claims }` / `{ header }` of a decoded one); or anything else.
+ */
+function refineInvalidResponse(cause: unknown): 'id_token_missing' | 'jwt' | 'other' {
+  if (typeof cause === 'string') return 'jwt'
+  if (!isRecord(cause)) return 'other'
+  if ('claims' in cause || 'header' in cause) return 'jwt'
+  const body = cause.body
+  if (
+    isRecord(body) &&
+    typeof body.access_token === 'string' &&
+    body.access_token !== '' &&
+    typeof body.token_type === 'string' &&
+    (typeof body.id_token !== 'string' || body.id_token === '')
+  ) {
+    return 'id_token_missing'
+  }
+  return 'other'
+}
 
 /** What to check, per client authentication method, when the AS refuses it. */
 function clientAuthAdvice(method: ClientAuthMethod | undefined): string {
