@@ -106,7 +106,7 @@ describe('revocation and introspection (local AS)', () => {
       redirectUri: 'http://127.0.0.1/callback',
     })
     const err = await revokeToken(wrong, 'whatever').catch((e: unknown) => e)
-    expect(isCodegrantError(err, 'ERR_TOKEN_ERROR')).toBe(true)
+    expect(isCodegrantError(err, 'ERR_CLIENT_AUTH_REFUSED')).toBe(true)
     expect(isCodegrantError(err) && err.error).toBe('invalid_client')
   })
 })

@@ -177,7 +177,7 @@ describe('core login flow against the local AS', () => {
     const { url, transaction } = await createAuthorizationRequest(c)
     const response = await completeLogin(url)
     const err = await handleCallback(c, response.url, transaction).catch((e: unknown) => e)
-    expect(err).toMatchObject({ code: 'ERR_TOKEN_ERROR', error: 'invalid_client' })
+    expect(err).toMatchObject({ code: 'ERR_CLIENT_AUTH_REFUSED', error: 'invalid_client' })
     expect((err as Error).message).not.toContain('not-the-secret')
   })
 

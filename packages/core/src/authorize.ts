@@ -1,5 +1,5 @@
 import * as openid from 'openid-client'
-import { getClientSettings, getConfiguration, type Client } from './client.js'
+import { clientAuthContext, getClientSettings, getConfiguration, type Client } from './client.js'
 import { dpopJkt, dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { toCodegrantError } from './map-error.js'
@@ -185,7 +185,7 @@ export async function createAuthorizationRequest(
     try {
       url = await openid.buildAuthorizationUrlWithPAR(config, query, await dpopOptions(client))
     } catch (err) {
-      throw toCodegrantError(err, 'pushed authorization request')
+      throw toCodegrantError(err, 'pushed authorization request', clientAuthContext(client))
     }
   } else {
     url = openid.buildAuthorizationUrl(config, query)

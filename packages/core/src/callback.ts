@@ -1,8 +1,8 @@
 import * as openid from 'openid-client'
-import { getConfiguration, type Client } from './client.js'
+import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
-import { toClaims } from './id-token.js'
+import { toClaims, verifyIdToken } from './id-token.js'
 import { toCodegrantError } from './map-error.js'
 import { toTokenSet } from './token-set.js'
 import type { IdTokenClaims, LoginTransaction, TokenSet } from './types.js'
@@ -163,8 +163,9 @@ export async function handleCallback(
       await dpopOptions(client),
     )
   } catch (err) {
-    throw toCodegrantError(err, 'code exchange')
+    throw toCodegrantError(err, 'code exchange', clientAuthContext(client))
   }
+  await verifyIdToken(client, response, 'code exchange')
   const tokens = toTokenSet(response)
   const claims = toClaims(response)
   return claims === undefined ? { tokens } : { tokens, claims }

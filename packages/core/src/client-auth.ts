@@ -51,8 +51,38 @@ export async function importPrivateKey(
 }
 
 /**
+ * The `application/x-www-form-urlencoded` encoding of a `client_secret_basic` user name or
+ * password (RFC 6749 section 2.3.1, appendix B): UTF-8, space as `+`, the RFC 3986 unreserved
+ * characters `A-Z a-z 0-9 - . _ ~` as they are, every other byte percent-encoded (upper-case
+ * hex). oauth4webapi also escapes `- . _ ~`, which servers that do not percent-decode the
+ * credentials (Glewlwyd, LemonLDAP::NG) then look up literally (`web%2Dapp`); a server that
+ * decodes gets the same value either way.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export function formEncodeCredential(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]|%20/g, (match) =>
+    match === '%20' ? '+' : `%${match.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
+}
+
+/**
+ * `client_secret_basic`: `Authorization: Basic base64(encode(client_id) ":" encode(secret))`,
+ * with {@link formEncodeCredential}.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export function clientSecretBasic(secret: string): openid.ClientAuth {
+  return (_as, client, _body, headers) => {
+    const credentials = `${formEncodeCredential(client.client_id)}:${formEncodeCredential(secret)}`
+    headers.set('authorization', `Basic ${Buffer.from(credentials, 'ascii').toString('base64')}`)
+  }
+}
+
+/**
  * Builds the openid-client client-authentication function for the resolved options.
- * `client_secret_basic` is passed explicitly (openid-client defaults to post). Client
+ * `client_secret_basic` is our own {@link clientSecretBasic} (openid-client defaults to post,
+ * and its Basic encoding escapes unreserved characters). Client
  * assertions get `aud` = issuer (default) or the token endpoint.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
@@ -70,7 +100,7 @@ export async function createClientAuth(options: ResolvedOptions): Promise<openid
   })
   switch (options.clientAuthMethod) {
     case 'client_secret_basic':
-      return openid.ClientSecretBasic(secret)
+      return clientSecretBasic(secret)
     case 'client_secret_post':
       return openid.ClientSecretPost(secret)
     case 'client_secret_jwt':

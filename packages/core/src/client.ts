@@ -2,7 +2,7 @@ import * as openid from 'openid-client'
 import { createClientAuth } from './client-auth.js'
 import { CodegrantError } from './errors.js'
 import { createBoundedFetch } from './http.js'
-import { toCodegrantError } from './map-error.js'
+import { toCodegrantError, type ErrorContext } from './map-error.js'
 import {
   assertSecureUrl,
   isLoopbackHost,
@@ -50,7 +50,8 @@ const ENDPOINT_KEYS = [
 /**
  * Creates a {@link Client}: discovers the AS metadata from the issuer
  * (`/.well-known/openid-configuration`) unless `metadata` is given, then applies strict
- * defaults: ID token signatures verified even from the token endpoint, the registered
+ * defaults: ID token signatures verified even from the token endpoint (a rotated signing key
+ * is fetched on its first use, at most once per 30 s), the registered
  * `id_token_signed_response_alg` enforced, `client_secret_basic` when a secret is given, a
  * bounded request time, plain http only for loopback hosts.
  *
@@ -63,10 +64,8 @@ const ENDPOINT_KEYS = [
 export async function createClient(options: ClientOptions): Promise<Client> {
   const settings = resolveOptions(options)
   const auth = await createClientAuth(settings)
-  const boundedFetch = createBoundedFetch(
-    settings.fetch,
-    settings.timeout,
-  ) as unknown as openid.CustomFetch
+  const bounded = createBoundedFetch(settings.fetch, settings.timeout, settings.maxResponseSize)
+  const boundedFetch = bounded as unknown as openid.CustomFetch
   const clientMetadata: Partial<openid.ClientMetadata> = {
     id_token_signed_response_alg: settings.idTokenSignedResponseAlg,
     redirect_uris: [settings.redirectUri],
@@ -86,7 +85,7 @@ export async function createClient(options: ClientOptions): Promise<Client> {
     if (typeof metadata.issuer !== 'string' || !sameIssuer(metadata.issuer, settings.issuer)) {
       throw new CodegrantError(
         'ERR_METADATA_INVALID',
-        'the metadata "issuer" does not match the expected issuer',
+        `the metadata "issuer" does not match the expected issuer: expected ${quote(settings.issuer)}, found ${quote(metadata.issuer)} (set "issuer" to the value the AS states, exactly)`,
       )
     }
     try {
@@ -103,28 +102,33 @@ export async function createClient(options: ClientOptions): Promise<Client> {
     configuration.timeout = settings.timeout / 1000
     for (const extension of execute) extension(configuration)
   } else {
+    // Remember the URL discovery asked, so that a failure can name it.
+    let tried: string | undefined
+    const discoveryFetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+      tried = input instanceof Request ? input.url : String(input)
+      return bounded(input, init)
+    }) as unknown as openid.CustomFetch
     try {
       configuration = await openid.discovery(
         settings.issuerUrl,
         settings.clientId,
         clientMetadata,
         auth,
-        { [openid.customFetch]: boundedFetch, timeout: settings.timeout / 1000, execute },
+        { [openid.customFetch]: discoveryFetch, timeout: settings.timeout / 1000, execute },
       )
     } catch (err) {
       const mapped = toCodegrantError(err, 'discovery')
       if (mapped.code === 'ERR_METADATA_INVALID') throw mapped
-      throw new CodegrantError(
-        'ERR_DISCOVERY_FAILED',
-        `discovery failed (${mapped.code}): the issuer metadata could not be fetched or parsed`,
-        { cause: mapped, ...(mapped.status !== undefined && { status: mapped.status }) },
-      )
+      throw discoveryFailed(mapped, tried, settings)
     }
+    configuration[openid.customFetch] = boundedFetch
   }
 
   const metadata = configuration.serverMetadata() as unknown as Record<string, unknown>
   checkMetadata(metadata, settings)
-  openid.enableNonRepudiationChecks(configuration)
+  // ID token signatures are verified by verifyIdToken() (id-token.ts) with jose's remote key
+  // set, not by openid-client's enableNonRepudiationChecks: oauth4webapi refetches its JWKS on
+  // an unknown kid only when the cached set is 60 s old, and offers no way to change that.
 
   const client: Client = Object.freeze({
     issuer: metadata.issuer as string,
@@ -137,6 +141,59 @@ export async function createClient(options: ClientOptions): Promise<Client> {
   })
   internals.set(client, Object.freeze({ configuration, settings }))
   return client
+}
+
+/** A URL for a message: no user name or password, at most 200 characters. */
+function displayUrl(value: string): string {
+  try {
+    const url = new URL(value)
+    url.username = ''
+    url.password = ''
+    return url.href.slice(0, 200)
+  } catch {
+    return quote(value)
+  }
+}
+
+/** A value from the AS or the options for a message: JSON-quoted, at most 200 characters. */
+function quote(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 200)) : String(typeof value)
+}
+
+/**
+ * `ERR_DISCOVERY_FAILED`, naming the URL tried, the HTTP status (or timeout, or network
+ * failure) and what to check.
+ */
+function discoveryFailed(
+  mapped: CodegrantError,
+  tried: string | undefined,
+  settings: ResolvedOptions,
+): CodegrantError {
+  const url = displayUrl(tried ?? settings.issuerUrl.href)
+  let outcome: string
+  switch (mapped.code) {
+    case 'ERR_TIMEOUT':
+      outcome = `did not answer within ${settings.timeout} ms ("timeout")`
+      break
+    case 'ERR_NETWORK':
+      outcome = 'could not be reached (connection refused, DNS or TLS failure)'
+      break
+    case 'ERR_RESPONSE_TOO_LARGE':
+      outcome = `answered with a body over ${settings.maxResponseSize} bytes ("maxResponseSize")`
+      break
+    default:
+      outcome =
+        mapped.status === undefined
+          ? 'did not answer with valid JSON metadata'
+          : mapped.status >= 200 && mapped.status < 300
+            ? `answered HTTP ${mapped.status} without valid JSON metadata`
+            : `answered HTTP ${mapped.status}`
+  }
+  return new CodegrantError(
+    'ERR_DISCOVERY_FAILED',
+    `discovery failed (${mapped.code}): GET ${url} ${outcome}: check "issuer" (the issuer identifier exactly as the AS states it, without "/.well-known/openid-configuration"), or pass "metadata"`,
+    { cause: mapped, ...(mapped.status !== undefined && { status: mapped.status }) },
+  )
 }
 
 function sameIssuer(actual: string, expected: string): boolean {
@@ -198,6 +255,14 @@ function internalsOf(client: Client): ClientInternals {
  */
 export function getConfiguration(client: Client): openid.Configuration {
   return internalsOf(client).configuration
+}
+
+/**
+ * The {@link ErrorContext} of a request that authenticates `client` (token, PAR, revocation,
+ * introspection), for {@link toCodegrantError} (internal to `@codegrant/core`).
+ */
+export function clientAuthContext(client: Client): ErrorContext {
+  return { clientAuthMethod: internalsOf(client).settings.clientAuthMethod }
 }
 
 /** The validated options behind a {@link Client} (internal to `@codegrant/core`). */

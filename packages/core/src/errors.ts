@@ -11,8 +11,10 @@
  * | `ERR_TRANSACTION_EXPIRED` | the login transaction is older than its expiry |
  * | `ERR_CALLBACK_INVALID` | the callback carries no code, or is otherwise malformed |
  * | `ERR_TOKEN_ERROR` | the token endpoint (or PAR, revocation, introspection) answered 4xx with an OAuth error (see `error`) |
+ * | `ERR_CLIENT_AUTH_REFUSED` | the AS refused the client authentication (`invalid_client`, or 401/403 without an OAuth error at a client-authenticated endpoint): a server-side misconfiguration (answer 5xx); the message says what to check |
  * | `ERR_INVALID_GRANT` | the token endpoint answered `invalid_grant` (refresh token revoked, expired or reused) |
  * | `ERR_RESPONSE_INVALID` | an endpoint answered with an unexpected status or a malformed body |
+ * | `ERR_RESPONSE_TOO_LARGE` | a response body of the AS is larger than `maxResponseSize` (not read further) |
  * | `ERR_TIMEOUT` | a request to the AS took longer than the configured timeout |
  * | `ERR_NETWORK` | a request to the AS failed below HTTP (connection refused, TLS, DNS) |
  * | `ERR_ID_TOKEN_MISSING` | `openid` was requested but the token response has no `id_token` |
@@ -32,8 +34,10 @@ export type CodegrantErrorCode =
   | 'ERR_TRANSACTION_EXPIRED'
   | 'ERR_CALLBACK_INVALID'
   | 'ERR_TOKEN_ERROR'
+  | 'ERR_CLIENT_AUTH_REFUSED'
   | 'ERR_INVALID_GRANT'
   | 'ERR_RESPONSE_INVALID'
+  | 'ERR_RESPONSE_TOO_LARGE'
   | 'ERR_TIMEOUT'
   | 'ERR_NETWORK'
   | 'ERR_ID_TOKEN_MISSING'

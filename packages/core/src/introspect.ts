@@ -1,5 +1,5 @@
 import * as openid from 'openid-client'
-import { getConfiguration, type Client } from './client.js'
+import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { CodegrantError } from './errors.js'
 import { toCodegrantError } from './map-error.js'
 
@@ -59,7 +59,7 @@ export async function introspectToken(
   try {
     response = await openid.tokenIntrospection(getConfiguration(client), token, parameters)
   } catch (err) {
-    throw toCodegrantError(err, 'token introspection')
+    throw toCodegrantError(err, 'token introspection', clientAuthContext(client))
   }
   // A plain JSON copy: no helper methods, no symbols.
   return JSON.parse(JSON.stringify(response)) as IntrospectionResponse

@@ -1,6 +1,4 @@
 import {
-  createRemoteJWKSet,
-  customFetch,
   errors as joseErrors,
   jwtVerify,
   type JWTPayload,
@@ -9,7 +7,7 @@ import {
 } from 'jose'
 import { getClientSettings, type Client } from './client.js'
 import { CodegrantError } from './errors.js'
-import { createBoundedFetch } from './http.js'
+import { keySetOf, KeySourceError, keySourceError } from './jwks.js'
 
 /** The `events` member that marks a JWT as a back-channel logout token. */
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
@@ -50,11 +48,6 @@ export interface LogoutTokenResult {
   claims: Record<string, unknown>
 }
 
-const remoteKeySets = new WeakMap<Client, JWTVerifyGetKey>()
-
-/** A failure while getting the AS's keys: not a verdict on the token. */
-class KeySourceError extends Error {}
-
 function invalid(check: string, cause?: unknown): CodegrantError {
   return new CodegrantError('ERR_LOGOUT_TOKEN_INVALID', `logout token rejected: ${check}`, {
     cause,
@@ -63,60 +56,6 @@ function invalid(check: string, cause?: unknown): CodegrantError {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function keySourceFor(client: Client): JWTVerifyGetKey {
-  let getKey = remoteKeySets.get(client)
-  if (getKey) return getKey
-  const jwksUri = client.metadata.jwks_uri
-  if (typeof jwksUri !== 'string') {
-    throw new CodegrantError(
-      'ERR_METADATA_INVALID',
-      'the authorization server metadata has no "jwks_uri" to verify logout tokens with',
-    )
-  }
-  // The client's bounded fetch: honours the injected fetch and the timeout, and fails with
-  // ERR_TIMEOUT / ERR_NETWORK.
-  const { fetch, timeout } = getClientSettings(client)
-  const jwks = createRemoteJWKSet(new URL(jwksUri), {
-    timeoutDuration: timeout,
-    [customFetch]: createBoundedFetch(fetch, timeout),
-  })
-  getKey = async (header, token) => {
-    try {
-      return await jwks(header, token)
-    } catch (err) {
-      if (
-        err instanceof joseErrors.JWKSNoMatchingKey ||
-        err instanceof joseErrors.JWKSMultipleMatchingKeys
-      ) {
-        throw err
-      }
-      throw new KeySourceError('JWKS unavailable', { cause: err })
-    }
-  }
-  remoteKeySets.set(client, getKey)
-  return getKey
-}
-
-function keySourceError(err: KeySourceError): CodegrantError {
-  const cause = err.cause
-  if (cause instanceof CodegrantError) return cause
-  if (cause instanceof joseErrors.JWKSTimeout) {
-    return new CodegrantError('ERR_TIMEOUT', 'fetching the authorization server JWKS timed out', {
-      cause,
-    })
-  }
-  if (cause instanceof joseErrors.JOSEError) {
-    return new CodegrantError(
-      'ERR_RESPONSE_INVALID',
-      'the authorization server JWKS response is invalid',
-      { cause },
-    )
-  }
-  return new CodegrantError('ERR_NETWORK', 'fetching the authorization server JWKS failed', {
-    cause,
-  })
 }
 
 /** Names the failed check from a jose error, without echoing any token content. */
@@ -197,7 +136,7 @@ export async function validateLogoutToken(
   if (alg === 'none') throw invalid('alg none is not accepted')
 
   // createClient accepts only asymmetric algorithms here, so the key is the issuer's JWKS.
-  const key = keySourceFor(client)
+  const key = keySetOf(client, 'logout tokens')
 
   let payload: JWTPayload
   let protectedHeader: Record<string, unknown>

@@ -1,4 +1,14 @@
 import { CodegrantError, type CodegrantErrorCode } from './errors.js'
+import type { ClientAuthMethod } from './options.js'
+
+/** What {@link toCodegrantError} knows of the request that failed. */
+export interface ErrorContext {
+  /**
+   * Set for requests that authenticate the client (token, PAR, revocation, introspection):
+   * a 401/403 without an OAuth error body then means the client authentication was refused.
+   */
+  readonly clientAuthMethod?: ClientAuthMethod
+}
 
 /**
  * Turns anything openid-client, oauth4webapi, jose, fetch or a timeout throws into a
@@ -10,7 +20,11 @@ import { CodegrantError, type CodegrantErrorCode } from './errors.js'
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-export function toCodegrantError(err: unknown, context: string): CodegrantError {
+export function toCodegrantError(
+  err: unknown,
+  context: string,
+  request: ErrorContext = {},
+): CodegrantError {
   const found = findInChain(err, (e) => e instanceof CodegrantError)
   if (found instanceof CodegrantError) return found
 
@@ -22,6 +36,9 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
   if (body) {
     const status = typeof body.status === 'number' ? body.status : undefined
     const details = oauthDetails(body.error, body.error_description, status)
+    if (details.error === 'invalid_client') {
+      return clientAuthRefused(context, request, details, err)
+    }
     if (status !== undefined && status >= 500) {
       return new CodegrantError(
         'ERR_RESPONSE_INVALID',
@@ -64,6 +81,12 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
       first?.parameters?.error_description,
       status,
     )
+    if (
+      details.error === 'invalid_client' ||
+      (request.clientAuthMethod !== undefined && details.error === undefined && status === 401)
+    ) {
+      return clientAuthRefused(context, request, details, err)
+    }
     const code: CodegrantErrorCode =
       details.error === 'use_dpop_nonce' || details.error === 'invalid_dpop_proof'
         ? 'ERR_DPOP'
@@ -112,6 +135,17 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
   const status = statusOf(chain)
   const withStatus = status === undefined ? {} : { status }
 
+  if (
+    request.clientAuthMethod !== undefined &&
+    (status === 401 || status === 403) &&
+    (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
+      code === 'OAUTH_RESPONSE_IS_NOT_JSON' ||
+      code === 'OAUTH_PARSE_ERROR')
+  ) {
+    // 401/403 without an OAuth error body where the client authenticates: Glewlwyd answers a
+    // refused client assertion with 403 and an empty body.
+    return clientAuthRefused(context, request, withStatus, err)
+  }
   switch (code) {
     case 'OAUTH_HTTP_REQUEST_FORBIDDEN':
     case 'OAUTH_REQUEST_PROTOCOL_FORBIDDEN':
@@ -157,38 +191,36 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
         )
       }
       if (attribute === 'issuer') {
+        const { expected, found } = issuersOf(chain)
         return new CodegrantError(
           'ERR_METADATA_INVALID',
-          `${context}: the metadata "issuer" does not match the expected issuer`,
+          `${context}: the metadata "issuer" does not match the expected issuer: expected ${expected}, found ${found} (set "issuer" to the value the AS states, exactly)`,
           { cause: err },
         )
       }
       return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, { cause: err })
     }
     case 'OAUTH_UNSUPPORTED_OPERATION':
-      if (reason.includes('token_type')) {
-        return new CodegrantError(
-          'ERR_TOKEN_TYPE_UNSUPPORTED',
-          `${context}: the token_type is neither Bearer nor DPoP`,
-          { cause: err },
-        )
+      switch (refineUnsupported(ope?.cause)) {
+        case 'token_type':
+          return new CodegrantError(
+            'ERR_TOKEN_TYPE_UNSUPPORTED',
+            `${context}: the token_type is neither Bearer nor DPoP`,
+            { cause: err },
+          )
+        case 'jwt':
+          return new CodegrantError(
+            'ERR_ID_TOKEN_INVALID',
+            `${context}: ID token refused: ${reason}`,
+            { cause: err },
+          )
+        default:
+          return new CodegrantError(
+            'ERR_UNSUPPORTED',
+            `${context}: ${reason || 'unsupported operation'}`,
+            { cause: err },
+          )
       }
-      if (/JWS|JWT|JWE|modulusLength/.test(reason)) {
-        return new CodegrantError(
-          'ERR_ID_TOKEN_INVALID',
-          `${context}: ID token refused: ${reason}`,
-          {
-            cause: err,
-          },
-        )
-      }
-      return new CodegrantError(
-        'ERR_UNSUPPORTED',
-        `${context}: ${reason || 'unsupported operation'}`,
-        {
-          cause: err,
-        },
-      )
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
     case 'OAUTH_KEY_SELECTION_FAILED':
@@ -196,23 +228,24 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
         cause: err,
       })
     case 'OAUTH_INVALID_RESPONSE':
-      if (reason.includes('"id_token" property')) {
-        return new CodegrantError(
-          'ERR_ID_TOKEN_MISSING',
-          `${context}: the token response has no valid id_token`,
-          { cause: err },
-        )
-      }
-      if (/JWT|ID Token|signature/.test(reason)) {
-        return new CodegrantError(
-          'ERR_ID_TOKEN_INVALID',
-          `${context}: ID token refused: ${reason}`,
-          {
+      switch (refineInvalidResponse(ope?.cause)) {
+        case 'id_token_missing':
+          return new CodegrantError(
+            'ERR_ID_TOKEN_MISSING',
+            `${context}: the token response has no valid id_token`,
+            { cause: err },
+          )
+        case 'jwt':
+          return new CodegrantError(
+            'ERR_ID_TOKEN_INVALID',
+            `${context}: ID token refused: ${reason}`,
+            { cause: err },
+          )
+        default:
+          return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, {
             cause: err,
-          },
-        )
+          })
       }
-      return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, { cause: err })
   }
   if (ope) {
     return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, { cause: err })
@@ -226,6 +259,92 @@ export function toCodegrantError(err: unknown, context: string): CodegrantError 
 }
 
 const SAFE_ERROR = /^[\w.:-]{1,64}$/
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * What an oauth4webapi `OAUTH_UNSUPPORTED_OPERATION` is about, read from its `cause` (the data
+ * oauth4webapi attaches), never from its message: the token response (`{ body }`, an unknown
+ * `token_type`), a JWT (the raw JWE string, `{ header }` with `crit`, `{ alg }` an unsupported
+ * JWS algorithm), or anything else (a key or algorithm we cannot use).
+ */
+function refineUnsupported(cause: unknown): 'token_type' | 'jwt' | 'other' {
+  // A compact JWE (`JWE decryption is not configured`) comes as the raw string.
+  if (typeof cause === 'string') return 'jwt'
+  if (!isRecord(cause)) return 'other'
+  if (isRecord(cause.body) && 'token_type' in cause.body) return 'token_type'
+  if ('header' in cause) return 'jwt' // a "crit" header parameter
+  if (typeof cause.alg === 'string' && Object.keys(cause).length === 1) return 'jwt'
+  return 'other'
+}
+
+/**
+ * What an oauth4webapi `OAUTH_INVALID_RESPONSE` is about, read from its `cause`: the token
+ * response body (`{ body }`) whose `access_token` passed but whose `id_token` is not a
+ * non-empty string (an expected ID token is missing); a JWT (the raw compact JWS as a string,
+ * or `{ claims }` / `{ header }` of a decoded one); or anything else.
+ */
+function refineInvalidResponse(cause: unknown): 'id_token_missing' | 'jwt' | 'other' {
+  if (typeof cause === 'string') return 'jwt'
+  if (!isRecord(cause)) return 'other'
+  if ('claims' in cause || 'header' in cause) return 'jwt'
+  const body = cause.body
+  if (
+    isRecord(body) &&
+    typeof body.access_token === 'string' &&
+    body.access_token !== '' &&
+    typeof body.token_type === 'string' &&
+    (typeof body.id_token !== 'string' || body.id_token === '')
+  ) {
+    return 'id_token_missing'
+  }
+  return 'other'
+}
+
+/** What to check, per client authentication method, when the AS refuses it. */
+function clientAuthAdvice(method: ClientAuthMethod | undefined): string {
+  const audience =
+    '"assertionAudience" (an AS that accepts only its token endpoint as the assertion "aud", such as Glewlwyd, needs assertionAudience: \'token_endpoint\')'
+  switch (method) {
+    case 'client_secret_basic':
+    case 'client_secret_post':
+      return `check "clientId" and "clientSecret", and that "clientAuthMethod" (${method}) is the method registered for this client`
+    case 'client_secret_jwt':
+      return `check "clientId" and "clientSecret", that "clientAuthMethod" (client_secret_jwt) is the method registered for this client, and ${audience}`
+    case 'private_key_jwt':
+      return `check "clientId", that "privateKey" is the key registered for this client (and "privateKeyId" its kid), that "clientAuthMethod" (private_key_jwt) is the method registered for it, and ${audience}`
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+      return `check "clientId", the client certificate your "fetch" presents, and that "clientAuthMethod" (${method}) is the method registered for this client`
+    case 'none':
+      return 'the client is public ("clientAuthMethod" none): check "clientId", or configure the secret or key registered for it'
+    case undefined:
+      return 'check "clientId", "clientSecret" or "privateKey", "clientAuthMethod", and for JWT client authentication "assertionAudience"'
+  }
+}
+
+/**
+ * `ERR_CLIENT_AUTH_REFUSED`: the AS did not accept the client's credentials. A configuration
+ * error on our side or the AS's (answer 5xx), never the user's.
+ */
+function clientAuthRefused(
+  context: string,
+  request: ErrorContext,
+  details: { error?: string; error_description?: string; status?: number },
+  cause: unknown,
+): CodegrantError {
+  const error =
+    details.error !== undefined && SAFE_ERROR.test(details.error) ? details.error : undefined
+  const status = details.status === undefined ? undefined : `HTTP ${details.status}`
+  const what = [error, status].filter((part) => part !== undefined).join(', ')
+  return new CodegrantError(
+    'ERR_CLIENT_AUTH_REFUSED',
+    `${context}: the authorization server refused the client authentication${what ? ` (${what})` : ''}: ${clientAuthAdvice(request.clientAuthMethod)}`,
+    { cause, ...details },
+  )
+}
 
 function oauthDetails(
   error: unknown,
@@ -295,4 +414,18 @@ function attributeOf(chain: unknown[]): unknown {
     }
   }
   return undefined
+}
+
+/** The expected and found issuers of an openid-client issuer comparison failure, quoted. */
+function issuersOf(chain: unknown[]): { expected: string; found: string } {
+  const quote = (value: unknown) =>
+    typeof value === 'string' ? JSON.stringify(value.slice(0, 200)) : 'none'
+  for (const e of chain) {
+    const cause = e instanceof Error ? (e.cause as Record<string, unknown> | undefined) : undefined
+    if (typeof cause === 'object' && cause !== null && cause.attribute === 'issuer') {
+      const body = cause.body as Record<string, unknown> | undefined
+      return { expected: quote(cause.expected), found: quote(body?.issuer) }
+    }
+  }
+  return { expected: 'unknown', found: 'unknown' }
 }

@@ -1,7 +1,8 @@
 /**
  * Options of {@link createClient}, validated once by {@link resolveOptions}.
  */
-import { resolveDPoPOption, type DPoPKey } from './dpop.js'
+import { isIPv4 } from 'node:net'
+import { resolveDPoPOption, type DPoPKey } from './dpop-key.js'
 
 /**
  * How the client authenticates at the token, PAR, revocation and introspection endpoints.
@@ -63,8 +64,17 @@ export interface ClientOptions {
   idTokenSignedResponseAlg?: string
   /** Clock tolerance, in seconds, for `exp`, `nbf`, `auth_time` checks. @default 5 */
   clockTolerance?: number
-  /** Milliseconds per request to the authorization server. @default 5000 */
+  /**
+   * Milliseconds per request to the authorization server, from sending it to the last byte
+   * of the response body. @default 5000
+   */
   timeout?: number
+  /**
+   * The largest response body, in bytes, read from the authorization server (discovery, JWKS,
+   * token, userinfo, introspection, revocation, PAR); a larger one fails with
+   * `ERR_RESPONSE_TOO_LARGE` without being read further. @default 1048576 (1 MiB)
+   */
+  maxResponseSize?: number
   /** A `fetch` to use for every request to the AS (mTLS dispatcher, proxies, tests). */
   fetch?: typeof fetch
   /** Seconds a login transaction lives. @default 600 */
@@ -104,12 +114,16 @@ export interface ResolvedOptions {
   readonly idTokenSignedResponseAlg: string
   readonly clockTolerance: number
   readonly timeout: number
+  readonly maxResponseSize: number
   readonly fetch: typeof fetch
   readonly transactionTtl: number
   readonly usePar: boolean
   readonly responseMode: ResponseMode
   readonly dpop: DPoPKey | undefined
 }
+
+/** Default {@link ClientOptions.maxResponseSize}: 1 MiB. */
+export const DEFAULT_MAX_RESPONSE_SIZE = 1_048_576
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = [
   'client_secret_basic',
@@ -122,13 +136,19 @@ const AUTH_METHODS: readonly ClientAuthMethod[] = [
 ]
 
 /**
- * True for `localhost`, `127.0.0.0/8` and `::1`: hosts that never leave the machine. Not
- * `*.localhost`, which a resolver may send to DNS.
+ * True for `localhost`, `127.0.0.0/8` (dotted quads only) and `::1`: hosts that never leave
+ * the machine. Not `*.localhost`, which a resolver may send to DNS, and not a DNS name that
+ * starts with `127` (`127.evil.com`, `127.0.0.1.nip.io`).
  */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase()
   return (
-    host === 'localhost' || host === '[::1]' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
+    host === 'localhost' ||
+    host === '[::1]' ||
+    host === '::1' ||
+    // A dotted quad (each part 0-255, as the URL parser prints it) in 127.0.0.0/8; never a name
+    // that merely starts with 127 (`127.evil.com`).
+    (isIPv4(host) && host.startsWith('127.'))
   )
 }
 
@@ -263,6 +283,11 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   }
   const clockTolerance = positiveNumber(options.clockTolerance, 'clockTolerance', 5, true)
   const timeout = positiveNumber(options.timeout, 'timeout', 5000)
+  const maxResponseSize = positiveNumber(
+    options.maxResponseSize,
+    'maxResponseSize',
+    DEFAULT_MAX_RESPONSE_SIZE,
+  )
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new TypeError('"fetch" must be a function')
   }
@@ -292,6 +317,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     idTokenSignedResponseAlg,
     clockTolerance,
     timeout,
+    maxResponseSize,
     fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
     transactionTtl,
     usePar: options.usePar ?? false,

@@ -1,5 +1,6 @@
 import { getClientSettings, type Client } from './client.js'
-import { createDPoPProof, getDPoPKeyThumbprint, selectDPoPKey, type DPoPKey } from './dpop.js'
+import { getDPoPKeyThumbprint, type DPoPKey } from './dpop-key.js'
+import { createDPoPProof, selectDPoPKey } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { createBoundedFetch } from './http.js'
 import { assertSecureUrl } from './options.js'

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import * as openid from 'openid-client'
-import { getConfiguration, type Client } from './client.js'
+import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
-import { toClaims } from './id-token.js'
+import { toClaims, verifyIdToken } from './id-token.js'
 import { toCodegrantError } from './map-error.js'
 import { toTokenSet } from './token-set.js'
 import type { IdTokenClaims, TokenSet } from './types.js'
@@ -15,6 +15,21 @@ export interface RefreshOptions {
   scope?: string
   /** RFC 8707 resource indicators for the new access token. */
   resource?: string | string[]
+  /**
+   * Always send a refresh request: a result kept for the grace window is not reused. A
+   * refresh of the same token that is still under way is joined (its answer is new).
+   *
+   * @default false
+   */
+  force?: boolean
+  /**
+   * Seconds before its expiry from which a kept token set is no longer handed out (capped at
+   * half the token's lifetime): the same margin the caller uses to decide to refresh, so the
+   * grace window never answers with a set the caller would refresh at once.
+   *
+   * @default {@link REFRESH_MARGIN_S}
+   */
+  margin?: number
 }
 
 /** The new token set, and the claims of a new ID token when the AS sent one. */
@@ -25,6 +40,8 @@ export interface RefreshResult {
 
 /** How long a finished refresh is shared with latecomers holding the old refresh token. */
 export const REFRESH_GRACE_MS = 10_000
+/** Default {@link RefreshOptions.margin}, in seconds (the `isExpired()` default). */
+export const REFRESH_MARGIN_S = 30
 /** Bound on the refresh results kept per client for the grace window. */
 export const REFRESH_CACHE_MAX = 1000
 
@@ -34,6 +51,22 @@ interface Flight {
   readonly parameters: string
   /** Set when the refresh succeeded: the entry serves latecomers until then. */
   graceUntil?: number
+  /** Set when the refresh succeeded: when (ms since the epoch) the AS answered. */
+  finishedAt?: number
+  /** Set when the refresh succeeded: the access token's `expires_at`, if the AS said. */
+  expiresAt?: number
+}
+
+/**
+ * Whether a finished refresh may still be handed out at `now` (ms): its access token is
+ * neither expired nor within `margin` seconds of its expiry, the margin capped at half the
+ * token's lifetime (a 4 s token is served for 2 s). Without `expires_in` it is not known to
+ * expire, and the grace window alone bounds it.
+ */
+function stillFresh(flight: Flight, now: number, margin: number): boolean {
+  if (flight.expiresAt === undefined || flight.finishedAt === undefined) return true
+  const lifetime = Math.max(0, flight.expiresAt - flight.finishedAt / 1000)
+  return now / 1000 < flight.expiresAt - Math.min(margin, lifetime / 2)
 }
 
 const flights = new WeakMap<Client, Map<string, Flight>>()
@@ -76,6 +109,10 @@ function copy(result: RefreshResult): RefreshResult {
  * that asks for other parameters while a refresh of the same token is under way (or within its
  * window) waits for it and then refreshes again with the rotated refresh token.
  *
+ * A kept result is never handed out once its access token is expired or within `margin`
+ * seconds of expiry (an AS that does not rotate refresh tokens gets the same key again a few
+ * seconds later: that call reaches the AS), and `force: true` always reaches the AS.
+ *
  * A new refresh token replaces the old one; none in the response keeps the old one (and the
  * old `id_token` too). A new ID token is validated (signature included) and must have the
  * same `sub` as the caller's ID token when the caller's token set has one.
@@ -113,12 +150,28 @@ export async function refreshTokens(
     if (typeof value !== 'string' || !value) throw new TypeError('"resource" must be URIs')
     parameters.append('resource', value)
   }
+  if (options.force !== undefined && typeof options.force !== 'boolean') {
+    throw new TypeError('"force" must be a boolean')
+  }
+  const margin = options.margin ?? REFRESH_MARGIN_S
+  if (typeof margin !== 'number' || !Number.isFinite(margin) || margin < 0) {
+    throw new TypeError('"margin" must be a non-negative number')
+  }
 
   const map = flightsOf(client)
   const now = Date.now()
   prune(map, now)
   const key = keyOf(refreshToken)
-  const existing = map.get(key)
+  let existing = map.get(key)
+  if (
+    existing?.graceUntil !== undefined &&
+    (options.force === true || !stillFresh(existing, now, margin))
+  ) {
+    // Finished, but not to be handed out: this call goes to the AS (with a refresh token that
+    // was not rotated, or, when forced, whatever the caller holds).
+    map.delete(key)
+    existing = undefined
+  }
   if (existing && (existing.graceUntil === undefined || existing.graceUntil > now)) {
     if (existing.parameters === parameters.toString()) return copy(await existing.promise)
     // Another scope or resource is being asked with the same refresh token. Its result is not
@@ -138,8 +191,10 @@ export async function refreshTokens(
   const flight: Flight = { promise, parameters: parameters.toString() }
   map.set(key, flight)
   promise.then(
-    () => {
-      flight.graceUntil = Date.now() + REFRESH_GRACE_MS
+    (result) => {
+      flight.finishedAt = Date.now()
+      if (result.tokens.expires_at !== undefined) flight.expiresAt = result.tokens.expires_at
+      flight.graceUntil = flight.finishedAt + REFRESH_GRACE_MS
       // Drop the new tokens from memory once the window closes, even if no call comes.
       setTimeout(() => {
         if (map.get(key) === flight) map.delete(key)
@@ -169,8 +224,9 @@ async function refreshOnce(
       await dpopOptions(client),
     )
   } catch (err) {
-    throw toCodegrantError(err, 'refresh')
+    throw toCodegrantError(err, 'refresh', clientAuthContext(client))
   }
+  await verifyIdToken(client, response, 'refresh')
   const claims = toClaims(response)
   if (claims !== undefined && typeof previous.id_token === 'string') {
     let previousSub: unknown

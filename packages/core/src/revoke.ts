@@ -1,5 +1,5 @@
 import * as openid from 'openid-client'
-import { getConfiguration, type Client } from './client.js'
+import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { CodegrantError } from './errors.js'
 import { toCodegrantError } from './map-error.js'
 
@@ -41,6 +41,6 @@ export async function revokeToken(
   try {
     await openid.tokenRevocation(getConfiguration(client), token, parameters)
   } catch (err) {
-    throw toCodegrantError(err, 'token revocation')
+    throw toCodegrantError(err, 'token revocation', clientAuthContext(client))
   }
 }

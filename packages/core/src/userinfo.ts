@@ -1,6 +1,7 @@
 import * as openid from 'openid-client'
 import { getConfiguration, type Client } from './client.js'
-import { dpopOptions, type DPoPKey } from './dpop.js'
+import type { DPoPKey } from './dpop-key.js'
+import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { toCodegrantError } from './map-error.js'
 import type { TokenSet } from './types.js'
@@ -70,7 +71,37 @@ export async function fetchUserInfo(
   } catch (err) {
     // toCodegrantError turns openid-client's "sub" comparison failure into
     // ERR_USERINFO_SUB_MISMATCH.
-    throw toCodegrantError(err, 'userinfo request')
+    throw userInfoError(toCodegrantError(err, 'userinfo request'))
   }
   return JSON.parse(JSON.stringify(claims)) as UserInfo
+}
+
+/**
+ * A 4xx from the userinfo endpoint is the access token being refused (RFC 6750 section 3.1),
+ * not the AS being unavailable: `ERR_TOKEN_ERROR` with `status`, and a message saying what to do.
+ */
+function userInfoError(mapped: CodegrantError): CodegrantError {
+  const status = mapped.status
+  if (
+    status === undefined ||
+    status < 400 ||
+    status >= 500 ||
+    (mapped.code !== 'ERR_TOKEN_ERROR' && mapped.code !== 'ERR_RESPONSE_INVALID')
+  ) {
+    return mapped
+  }
+  const error =
+    mapped.error !== undefined && /^[\w.:-]{1,64}$/.test(mapped.error) ? `${mapped.error}, ` : ''
+  return new CodegrantError(
+    'ERR_TOKEN_ERROR',
+    `userinfo request: the userinfo endpoint refused the access token (${error}HTTP ${status}): it may be expired or revoked (refresh it or log in again), or lack the "openid" scope`,
+    {
+      cause: mapped,
+      status,
+      ...(mapped.error !== undefined && { error: mapped.error }),
+      ...(mapped.error_description !== undefined && {
+        error_description: mapped.error_description,
+      }),
+    },
+  )
 }

@@ -180,6 +180,37 @@ describe('handleCallback: authorization response checks', () => {
     expect(err.error_description).toBe('the user said no')
   })
 
+  it('names a well-formed AS error code in the message', async () => {
+    const { client } = await setup()
+    const tx = await start(client)
+    const url = new URL(REDIRECT)
+    url.searchParams.set('error', 'access_denied')
+    url.searchParams.set('state', tx.state)
+    const err = await failure(handleCallback(client, url, tx))
+    expect(err.message).toBe('the authorization server answered access_denied')
+  })
+
+  it('never echoes an AS error string that is not a plain code into the message (regression, issue 15)', async () => {
+    const { client } = await setup()
+    for (const error of [
+      '<script>alert(1)</script>',
+      'access_denied\nLOG INJECTION',
+      'eyJhbGciOiJSUzI1NiJ9 leaked token',
+      'x'.repeat(65),
+      '',
+    ]) {
+      const tx = await start(client)
+      const url = new URL(REDIRECT)
+      url.searchParams.set('error', error)
+      url.searchParams.set('state', tx.state)
+      const err = await failure(handleCallback(client, url, tx))
+      expect(err.code).toBe('ERR_AUTHORIZATION_ERROR')
+      expect(err.message, JSON.stringify(error)).toBe('the authorization server answered an error')
+      // The raw value stays available to the caller, as data.
+      expect(err.error).toBe(error)
+    }
+  })
+
   it('checks state before error= (an injected error response is a state mismatch)', async () => {
     const { client } = await setup()
     const tx = await start(client)
@@ -252,7 +283,7 @@ describe('handleCallback: token endpoint failures', () => {
       () => json({ error: 'invalid_grant', error_description: 'code reused' }, 400),
       'ERR_INVALID_GRANT',
     ],
-    [() => json({ error: 'invalid_client' }, 401), 'ERR_TOKEN_ERROR'],
+    [() => json({ error: 'invalid_client' }, 401), 'ERR_CLIENT_AUTH_REFUSED'],
     [() => new Response('<html>oops</html>', { status: 500 }), 'ERR_RESPONSE_INVALID'],
     [
       () => new Response('not json', { status: 200, headers: { 'content-type': 'text/plain' } }),
@@ -410,8 +441,8 @@ describe('handleCallback: ID token validation', () => {
     })
     const tx = await start(client)
     answer(as, tx, {}, {}, { kid: undefined })
-    // oauth4webapi needs a "kid" to choose between several candidate keys: it refuses rather
-    // than trying each (OAUTH_KEY_SELECTION_FAILED).
+    // A "kid" is needed to choose between several candidate keys: refused rather than trying
+    // each (jose's JWKSMultipleMatchingKeys).
     const err = await failure(handleCallback(client, callbackUrl(tx), tx))
     expect(err.code).toBe('ERR_ID_TOKEN_INVALID')
   })
@@ -433,7 +464,8 @@ describe('handleCallback: ID token validation', () => {
     as.signingKey = rotated.privateKey
     as.kid = 'key-2'
 
-    // Within 60 s of the last fetch, unknown kids are refused without refetching (flood guard).
+    // Within the 30 s cooldown after the last fetch, unknown kids are refused without
+    // refetching (flood guard).
     for (let i = 0; i < 5; i++) {
       const tx = await start(client)
       answer(as, tx, {}, {}, { kid: `unknown-${i}` })
@@ -443,7 +475,7 @@ describe('handleCallback: ID token validation', () => {
     }
     expect(as.jwksFetches).toBe(1)
 
-    // Once the cached JWKS is 60 s old, an unknown kid triggers exactly one refetch.
+    // After the cooldown, an unknown kid triggers exactly one refetch.
     vi.setSystemTime(start0 + 61_000)
     const tx2 = await start(client)
     answer(as, tx2)

@@ -95,3 +95,47 @@ describe('client authentication', () => {
     expect(body.get('client_secret')).toBe('s')
   })
 })
+
+describe('client_secret_basic credentials (regression, issue 8.3)', () => {
+  const basic = async (clientId: string, clientSecret: string) => {
+    const { headers } = await tokenRequestOf({ clientId, clientSecret })
+    return headers.get('authorization')
+  }
+  const header = (user: string, password: string) =>
+    `Basic ${Buffer.from(`${user}:${password}`, 'ascii').toString('base64')}`
+
+  it('leaves the unreserved characters - . _ ~ as they are', async () => {
+    expect(await basic('codegrant-web_app.v1~x', 'se-cr.et_~')).toBe(
+      header('codegrant-web_app.v1~x', 'se-cr.et_~'),
+    )
+  })
+
+  it("form-encodes everything else: space as +, then + / : % non-ASCII and !*'() as %XX", async () => {
+    expect(await basic('a b+c/d:e%f', "é€!*'()")).toBe(
+      header('a+b%2Bc%2Fd%3Ae%25f', '%C3%A9%E2%82%AC%21%2A%27%28%29'),
+    )
+  })
+
+  it('decodes back to the same id and secret with a form decoder', async () => {
+    const clientId = 'id -._~+/:%é'
+    const clientSecret = 'pw -._~+/:%€'
+    const value = (await basic(clientId, clientSecret)) ?? ''
+    const decoded = Buffer.from(value.slice('Basic '.length), 'base64').toString('ascii')
+    const [user, password] = decoded.split(':')
+    const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '))
+    expect(formDecode(user ?? '')).toBe(clientId)
+    expect(formDecode(password ?? '')).toBe(clientSecret)
+  })
+
+  it('differs from openid-client only on the characters it over-escapes', async () => {
+    const theirs = new Headers()
+    openid.ClientSecretBasic('s-1')(
+      { issuer: ISSUER },
+      { client_id: 'web-app' },
+      new URLSearchParams(),
+      theirs,
+    )
+    expect(theirs.get('authorization')).toBe(header('web%2Dapp', 's%2D1'))
+    expect(await basic('web-app', 's-1')).toBe(header('web-app', 's-1'))
+  })
+})

@@ -9,13 +9,8 @@ import {
 import * as openid from 'openid-client'
 import { describe, expect, it } from 'vitest'
 import { createClient, getConfiguration, type Client } from '../src/client.js'
-import {
-  createDPoPKey,
-  dpopJkt,
-  dpopOptions,
-  getDPoPKeyThumbprint,
-  type DPoPKey,
-} from '../src/dpop.js'
+import { dpopJkt, dpopOptions } from '../src/dpop.js'
+import { createDPoPKey, getDPoPKeyThumbprint, type DPoPKey } from '../src/dpop-key.js'
 import { CodegrantError } from '../src/errors.js'
 import { fetchUserInfo } from '../src/userinfo.js'
 import { createRecordingClient, type SeenRequest } from './helpers/clients.js'

@@ -53,7 +53,7 @@ describe('introspectToken', () => {
   it('maps an OAuth error answer and a malformed body', async () => {
     const { client: refused } = await makeClient(() => json({ error: 'invalid_client' }, 401))
     const err = await introspectToken(refused, 'at-1').catch((e: unknown) => e)
-    expect((err as CodegrantError).code).toBe('ERR_TOKEN_ERROR')
+    expect((err as CodegrantError).code).toBe('ERR_CLIENT_AUTH_REFUSED')
     expect((err as CodegrantError).error).toBe('invalid_client')
 
     const { client: broken } = await makeClient(() => json({ active: 'yes' }))

@@ -47,22 +47,31 @@ describe('toCodegrantError', () => {
     assertClean(err)
   })
 
-  it('maps a 401 invalid_client to ERR_TOKEN_ERROR', async () => {
+  it('maps a 401 invalid_client to ERR_CLIENT_AUTH_REFUSED, naming what to check', async () => {
     const err = await refreshWith(() => json({ error: 'invalid_client' }, 401))
-    expect(err.code).toBe('ERR_TOKEN_ERROR')
+    expect(err.code).toBe('ERR_CLIENT_AUTH_REFUSED')
     expect(err.error).toBe('invalid_client')
     expect(err.status).toBe(401)
+    expect(err.message).toContain('refused the client authentication (invalid_client, HTTP 401)')
+    expect(err.message).toContain('"clientSecret"')
+    expect(err.message).not.toContain('answered unexpectedly')
     assertClean(err)
   })
 
-  it('maps a 401 with a WWW-Authenticate challenge to ERR_TOKEN_ERROR', async () => {
+  it('maps a 401 with a WWW-Authenticate challenge to ERR_CLIENT_AUTH_REFUSED', async () => {
     const err = await refreshWith(() =>
       json({ error: 'invalid_client' }, 401, {
         'www-authenticate': 'Basic error="invalid_client"',
       }),
     )
-    expect(err.code).toBe('ERR_TOKEN_ERROR')
+    expect(err.code).toBe('ERR_CLIENT_AUTH_REFUSED')
     expect(err.error).toBe('invalid_client')
+  })
+
+  it('keeps other 4xx OAuth errors as ERR_TOKEN_ERROR', async () => {
+    const err = await refreshWith(() => json({ error: 'invalid_scope' }, 400))
+    expect(err.code).toBe('ERR_TOKEN_ERROR')
+    expect(err.error).toBe('invalid_scope')
   })
 
   it('maps a 500 to ERR_RESPONSE_INVALID, with or without a JSON error body', async () => {
@@ -129,5 +138,108 @@ describe('toCodegrantError', () => {
     const err = toCodegrantError(new Error(`boom ${SECRET}`), 'ctx')
     expect(err.code).toBe('ERR_RESPONSE_INVALID')
     assertClean(err)
+  })
+})
+
+describe('toCodegrantError refines oauth4webapi codes by their cause, not their message (issue 12)', () => {
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+  /** A code exchange answered with `body`; the error as mapped, and the openid-client error. */
+  async function exchange(body: Record<string, unknown>) {
+    const as = await createFakeAs()
+    as.token = () => json(body)
+    const client = await createClient({
+      issuer: ISSUER,
+      clientId: 'client-1',
+      clientSecret: SECRET,
+      redirectUri: 'https://app.example.com/callback',
+      metadata: as.metadata,
+      fetch: as.fetch,
+    })
+    const url = new URL('https://app.example.com/callback?code=c&state=s')
+    const original = await openid
+      .authorizationCodeGrant(getConfiguration(client), url, {
+        expectedState: 's',
+        pkceCodeVerifier: 'v'.repeat(43),
+        idTokenExpected: true,
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      )
+    expect(original).toBeInstanceOf(Error)
+    return { mapped: toCodegrantError(original, 'code exchange'), original }
+  }
+
+  const cases: [string, Record<string, unknown>, string, string][] = [
+    [
+      'an unknown token_type',
+      { access_token: 'a', token_type: 'mac' },
+      'OAUTH_UNSUPPORTED_OPERATION',
+      'ERR_TOKEN_TYPE_UNSUPPORTED',
+    ],
+    [
+      'an encrypted (JWE) ID token',
+      { access_token: 'a', token_type: 'Bearer', id_token: 'a.b.c.d.e' },
+      'OAUTH_UNSUPPORTED_OPERATION',
+      'ERR_ID_TOKEN_INVALID',
+    ],
+    [
+      'an ID token with a "crit" header',
+      {
+        access_token: 'a',
+        token_type: 'Bearer',
+        id_token: `${b64({ alg: 'RS256', crit: ['x'], x: 1 })}.${b64({})}.c2ln`,
+      },
+      'OAUTH_UNSUPPORTED_OPERATION',
+      'ERR_ID_TOKEN_INVALID',
+    ],
+    [
+      'an ID token that is not a JWT',
+      { access_token: 'a', token_type: 'Bearer', id_token: 'not-a-jwt' },
+      'OAUTH_INVALID_RESPONSE',
+      'ERR_ID_TOKEN_INVALID',
+    ],
+    [
+      'an ID token without "iat"',
+      {
+        access_token: 'a',
+        token_type: 'Bearer',
+        id_token: `${b64({ alg: 'RS256' })}.${b64({ iss: ISSUER, aud: 'client-1', sub: 'u', exp: 2e9 })}.c2ln`,
+      },
+      'OAUTH_INVALID_RESPONSE',
+      'ERR_ID_TOKEN_INVALID',
+    ],
+    [
+      'no id_token although openid was asked',
+      { access_token: 'a', token_type: 'Bearer' },
+      'OAUTH_INVALID_RESPONSE',
+      'ERR_ID_TOKEN_MISSING',
+    ],
+    [
+      'an id_token that is not a string',
+      { access_token: 'a', token_type: 'Bearer', id_token: 42 },
+      'OAUTH_INVALID_RESPONSE',
+      'ERR_ID_TOKEN_MISSING',
+    ],
+    [
+      'no access_token',
+      { token_type: 'Bearer', id_token: 'x.y.z' },
+      'OAUTH_INVALID_RESPONSE',
+      'ERR_RESPONSE_INVALID',
+    ],
+  ]
+
+  it.each(cases)('%s', async (_name, body, oauthCode, code) => {
+    const { mapped, original } = await exchange(body)
+    // The input is a real openid-client error with the oauth4webapi code this case is about.
+    let inner: unknown = original
+    const codes: unknown[] = []
+    while (inner instanceof Error) {
+      codes.push((inner as { code?: unknown }).code)
+      inner = inner.cause
+    }
+    expect(codes).toContain(oauthCode)
+    expect(mapped.code).toBe(code)
   })
 })

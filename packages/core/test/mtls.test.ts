@@ -150,8 +150,9 @@ describe.each(['tls_client_auth', 'self_signed_tls_client_auth'] as const)('%s',
     ]) {
       const err = await attempt().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(CodegrantError)
-      expect((err as CodegrantError).code).toBe('ERR_TOKEN_ERROR')
+      expect((err as CodegrantError).code).toBe('ERR_CLIENT_AUTH_REFUSED')
       expect((err as CodegrantError).error).toBe('invalid_client')
+      expect((err as CodegrantError).message).toContain('client certificate')
       expect((err as CodegrantError).status).toBe(401)
     }
     expect(seen.map((s) => s.path)).toEqual(['/token', '/introspect'])

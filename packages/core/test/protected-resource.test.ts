@@ -8,7 +8,7 @@ import {
 } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from '../src/client.js'
-import { createDPoPKey, getDPoPKeyThumbprint, type DPoPKey } from '../src/dpop.js'
+import { createDPoPKey, getDPoPKeyThumbprint, type DPoPKey } from '../src/dpop-key.js'
 import { CodegrantError } from '../src/errors.js'
 import { fetchProtectedResource } from '../src/protected-resource.js'
 import { createRecordingClient, type SeenRequest } from './helpers/clients.js'

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CodegrantError } from '../src/errors.js'
-import { REFRESH_GRACE_MS, refreshTokens } from '../src/refresh.js'
+import { REFRESH_GRACE_MS, REFRESH_MARGIN_S, refreshTokens } from '../src/refresh.js'
 import type { TokenSet } from '../src/types.js'
 import { setupFakeAs } from './helpers/clients.js'
 import { ISSUER, json } from './helpers/fake-as.js'
@@ -179,5 +179,91 @@ describe('refreshTokens', () => {
     ])
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
     expect(tokenCalls(as)).toBe(1)
+  })
+
+  describe('regression (issue 8.1): an AS that does not rotate refresh tokens', () => {
+    /** An AS that keeps the refresh token and issues `lifetime`-second access tokens. */
+    async function nonRotating(lifetime: number) {
+      const { as, client } = await setupFakeAs()
+      let n = 0
+      as.token = () =>
+        json({ access_token: `at-${++n}`, token_type: 'Bearer', expires_in: lifetime })
+      return { as, client }
+    }
+
+    it('does not hand out a kept set whose access token has expired: the refresh reaches the AS', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] })
+      const { as, client } = await nonRotating(3)
+      const first = await refreshTokens(client, 'rt-same')
+      expect(first.tokens.access_token).toBe('at-1')
+      vi.setSystemTime(Date.now() + 4000) // inside the 10 s window, after the token expired
+      const second = await refreshTokens(client, 'rt-same')
+      expect(tokenCalls(as)).toBe(2)
+      expect(second.tokens.access_token).toBe('at-2')
+      expect(second.tokens.expires_at).toBeGreaterThan(Date.now() / 1000)
+    })
+
+    it('does not hand out a kept set within the refresh margin (capped at half its lifetime)', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] })
+      const { as, client } = await nonRotating(4)
+      await refreshTokens(client, 'rt-m')
+      vi.setSystemTime(Date.now() + 1000) // 1 s of 4: still fresh, shared
+      expect((await refreshTokens(client, 'rt-m')).tokens.access_token).toBe('at-1')
+      expect(tokenCalls(as)).toBe(1)
+      vi.setSystemTime(Date.now() + 1500) // 2.5 s of 4: past half its life
+      expect((await refreshTokens(client, 'rt-m')).tokens.access_token).toBe('at-2')
+      expect(tokenCalls(as)).toBe(2)
+    })
+
+    it('applies the caller margin, capped at half the lifetime', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] })
+      const { as, client } = await nonRotating(16)
+      await refreshTokens(client, 'rt-c')
+      vi.setSystemTime(Date.now() + 9000) // 9 s of 16, still inside the grace window
+      // A 5 s margin: due at 11 s, so the kept set is shared.
+      await refreshTokens(client, 'rt-c', { margin: 5 })
+      expect(tokenCalls(as)).toBe(1)
+      // The default margin, capped at 8 s (half the life): due at 8 s, so the call reaches the AS.
+      await refreshTokens(client, 'rt-c')
+      expect(tokenCalls(as)).toBe(2)
+    })
+
+    it('sends a forced refresh to the AS even within the grace window', async () => {
+      const { as, client } = await nonRotating(300)
+      await refreshTokens(client, 'rt-f')
+      await refreshTokens(client, 'rt-f')
+      expect(tokenCalls(as)).toBe(1)
+      const forced = await refreshTokens(client, 'rt-f', { force: true })
+      expect(tokenCalls(as)).toBe(2)
+      expect(forced.tokens.access_token).toBe('at-2')
+      // The forced result is the one kept for latecomers now.
+      expect((await refreshTokens(client, 'rt-f')).tokens.access_token).toBe('at-2')
+      expect(tokenCalls(as)).toBe(2)
+    })
+
+    it('lets a forced call join a refresh of the same token still under way', async () => {
+      const { as, client } = await setupFakeAs()
+      let release!: () => void
+      const gate = new Promise<void>((r) => (release = r))
+      as.token = async () => {
+        await gate
+        return json({ access_token: 'at-x', token_type: 'Bearer', expires_in: 300 })
+      }
+      const running = refreshTokens(client, 'rt-j')
+      const forced = refreshTokens(client, 'rt-j', { force: true })
+      release()
+      await Promise.all([running, forced])
+      expect(tokenCalls(as)).toBe(1)
+    })
+
+    it('refuses a bad "force" or "margin"', async () => {
+      const { client } = await setupFakeAs()
+      await expect(
+        refreshTokens(client, 'rt', { force: 'yes' as unknown as boolean }),
+      ).rejects.toThrow('"force" must be a boolean')
+      await expect(refreshTokens(client, 'rt', { margin: -1 })).rejects.toThrow(
+        '"margin" must be a non-negative number',
+      )
+    })
   })
 })

@@ -46,7 +46,7 @@ describe('revokeToken', () => {
         }),
     )
     const err = await failure(revokeToken(client, 'secret-token-value'))
-    expect(err.code).toBe('ERR_TOKEN_ERROR')
+    expect(err.code).toBe('ERR_CLIENT_AUTH_REFUSED')
     expect(err.error).toBe('invalid_client')
     expect(err.status).toBe(401)
     expect(err.message).not.toContain('secret-token-value')
