@@ -184,6 +184,8 @@ try {
 
   await startExample('api', 'api', {
     PORT: String(apiPort),
+    // Set, not inherited: a parent's BASE_URL (Vitest sets BASE_URL=/) is the web app's, not ours.
+    BASE_URL: apiUrl,
     ISSUER_URL: issuer,
     AUDIENCE: audience,
     INTROSPECTION_CLIENT_ID: localClients.apiIntrospector.clientId,
