@@ -184,6 +184,7 @@ try {
 
   await startExample('api', 'api', {
     PORT: String(apiPort),
+    // Set, not inherited: a parent's BASE_URL (Vitest sets BASE_URL=/) is the web app's, not ours.
     BASE_URL: apiUrl,
     ISSUER_URL: issuer,
     AUDIENCE: audience,
