@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { baseEnv } from '../support/child.js'
 import { freePort } from '../support/ports.js'
 import { Browser } from './browser.js'
 import {
@@ -125,6 +126,7 @@ export async function startGlewlwyd(requests: readonly ClientRequest[]): Promise
   writeFileSync(configPath, configFile(port, dbPath))
 
   const server = await startProcess('glewlwyd', ['-c', configPath], {
+    env: baseEnv(),
     ready: /Glewlwyd started on port/,
   }).catch((err: unknown) => {
     tmp.remove()
