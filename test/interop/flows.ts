@@ -46,6 +46,7 @@ export function describeInterop(name: string, suite: ServerSuite): void {
         PORT: '0',
         ISSUER_URL: server.issuer,
         AUDIENCE: server.audience,
+        ...server.apiEnv,
       })
       const url = (await waitForOutput(child, /listening on (http:\/\/\S+)/))[1] ?? ''
       api = { url, stop: () => stopChild(child) }

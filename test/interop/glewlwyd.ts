@@ -221,6 +221,8 @@ export async function startGlewlwyd(requests: readonly ClientRequest[]): Promise
       profile: { name: USER.name, email: USER.email },
       clients,
       webAppEnv: { CLIENT_ASSERTION_AUDIENCE: 'token_endpoint' },
+      // Its access tokens are typed `at+jwt`: examples/api's strict default holds.
+      apiEnv: {},
       async login(browser, authorizationUrl) {
         // What login.html does: the password scheme, the consent, then the authorize URL again
         // with `g_continue`.

@@ -155,6 +155,8 @@ export async function startLemonLdap(requests: readonly ClientRequest[]): Promis
     profile: { name: USER.name, email: USER.email },
     clients,
     webAppEnv: {},
+    // Its JWT access tokens are typed `JWT`, not RFC 9068's `at+jwt`.
+    apiEnv: { STRICT_TOKEN_TYPE: 'false' },
     async login(browser, authorizationUrl) {
       // The portal answers the authorize URL with its HTML login form, which posts back to it.
       const page = await browser.request(authorizationUrl)

@@ -33,6 +33,8 @@ export interface InteropServer {
   readonly clients: readonly InteropClient[]
   /** Settings the web app needs with this server beyond its client (its quirks). */
   readonly webAppEnv: Readonly<Record<string, string>>
+  /** Settings examples/api needs with this server beyond its issuer and audience. */
+  readonly apiEnv: Readonly<Record<string, string>>
   /** Signs the user in (and consents) from the authorization URL; returns the redirect to the app. */
   login(browser: Browser, authorizationUrl: URL): Promise<URL>
   /**
