@@ -52,9 +52,22 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/interop/**'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // Glewlwyd and LemonLDAP::NG from Debian's packages (scripts/ensure-system-deps.mjs
+        // installs them): `pnpm exec vitest run --project interop`.
+        resolve: { alias },
+        test: {
+          name: 'interop',
+          include: ['test/interop/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 90_000,
         },
       },
     ],
