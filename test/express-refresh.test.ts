@@ -55,7 +55,7 @@ async function storedUser(agent: Agent): Promise<{ v: number; tok: string }> {
   const stored = await new Promise<any>((resolve, reject) =>
     app.store.get(sid, (err, value) => (err ? reject(err) : resolve(value))),
   )
-  return { v: stored.codegrant.user.v, tok: stored.codegrant.user.tok }
+  return { v: stored.codegrant.user.tokenVersion, tok: stored.codegrant.user.sealedTokens }
 }
 
 async function token(agent: Agent): Promise<string> {

@@ -116,15 +116,17 @@ describe('regression: open redirect through a normalised returnTo', () => {
       // The stored login transaction's returnTo is what the callback redirects to.
       const sessions = (app.store as unknown as { sessions: Record<string, string> }).sessions
       const targets = Object.values(sessions)
-        .map((s) => JSON.parse(s) as Record<string, { tx?: Record<string, { r: string }> }>)
+        .map(
+          (s) => JSON.parse(s) as Record<string, { logins?: Record<string, { returnTo: string }> }>,
+        )
         .flatMap((s) => Object.values(s))
         .flatMap((section) =>
-          section !== null && typeof section === 'object' && section.tx !== undefined
-            ? Object.entries(section.tx)
+          section !== null && typeof section === 'object' && section.logins !== undefined
+            ? Object.entries(section.logins)
             : [],
         )
         .filter(([s]) => s === state)
-        .map(([, entry]) => entry.r)
+        .map(([, entry]) => entry.returnTo)
       expect(targets).toEqual(['/'])
     })
   }
