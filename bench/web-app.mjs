@@ -84,7 +84,7 @@ async function meScenarios(issuer, client) {
                 COUNTED_REQUESTS,
               )
             }
-            return await measure({ url: `${app.url}/me`, headers: { cookie } })
+            return await measure({ url: `${app.url}/me`, headers: { cookie }, serverPid: app.pid })
           } finally {
             await app.stop()
           }

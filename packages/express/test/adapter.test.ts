@@ -227,6 +227,27 @@ describe('callback failures', () => {
   })
 })
 
+describe('form_post resubmit page', () => {
+  it('escapes quotes in the re-posted fields, so a value cannot break out of its attribute', async () => {
+    await start()
+    const attack = 'x" autofocus onfocus="alert(1)'
+    const res = await fetch(new URL('/callback', base), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'sec-fetch-site': 'cross-site',
+      },
+      body: new URLSearchParams({ state: 'st', code: attack, [`a"b`]: 'v' }).toString(),
+    })
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('value="x&quot; autofocus onfocus=&quot;alert(1)"')
+    expect(html).toContain('name="a&quot;b"')
+    expect(html).not.toContain('" autofocus')
+  })
+})
+
 describe('step-up', () => {
   it('maxAge: an old auth_time sends the user to re-authenticate with max_age', async () => {
     await start()

@@ -86,28 +86,30 @@ const MUTANTS = [
     file: 'callback.ts',
     from: ".replaceAll('\"', '&quot;')",
     to: '',
-    tests: ['packages/express/test/callback.test.ts'],
+    tests: ['packages/express/test/adapter.test.ts'],
   },
   {
-    id: 'return-to-input-accepts-double-slash',
+    // The input check of `//evil` was equivalent to the origin check and is gone; this mutant
+    // removes the origin check instead.
+    id: 'return-to-accepts-other-origin',
     file: 'return-to.ts',
-    from: "if (value[0] !== '/' || value[1] === '/' || value.includes('\\\\')) return undefined",
-    to: "if (value[0] !== '/' || value.includes('\\\\')) return undefined",
+    from: '  if (url.origin !== BASE) return undefined\n',
+    to: '\n',
     tests: ['packages/express/test/units.test.ts'],
   },
   {
     id: 'mix-up-transaction-accepted',
     file: 'callback.ts',
-    from: '    entry.issuer !== client.issuer ||',
-    to: '    false ||',
-    tests: ['packages/express/test/multi-router.test.ts'],
+    from: '    entry.issuer !== client.issuer ||\n    entry.clientId !== client.clientId ||\n    entry.transaction.redirect_uri !== client.redirectUri\n',
+    to: '    false\n',
+    tests: ['test/express-multi-issuer.test.ts'],
   },
   {
     id: 'req-auth-overwritten-by-last-router',
     file: 'auth.ts',
     from: '    if (!ours) return\n',
     to: '\n',
-    tests: ['packages/express/test/multi-router.test.ts'],
+    tests: ['test/express-multi-issuer.test.ts'],
   },
 ]
 

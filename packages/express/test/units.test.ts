@@ -47,6 +47,9 @@ describe('safeReturnTo', () => {
   })
   it.each([
     '//evil.example',
+    '///evil.example',
+    '//evil.example:443/x',
+    '//127.0.0.1/x',
     '/\\evil.example',
     '\\\\evil',
     'https://evil.example/',
