@@ -77,7 +77,20 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
   }
   try {
     const { store } = sessionOf(req)
-    for (const sessionId of await config.sessionIndex.find(key)) {
+    const sessionIds = await config.sessionIndex.find(key)
+    if (sid !== undefined && sub !== undefined) {
+      // A token naming a login session by sid and its user by sub: both must hold for every
+      // session it ends (a token for one user never ends another user's session).
+      for (const sessionId of sessionIds) {
+        const user = await ctx.vault.loadUser(store, sessionId)
+        if (user !== undefined && user.claims.sub !== sub) {
+          config.logger?.warn('back-channel logout token refused: sub does not match the session')
+          reply(res, 400, 'invalid_request', 'The logout token is invalid')
+          return
+        }
+      }
+    }
+    for (const sessionId of sessionIds) {
       // The vault ends it under the session lock, so an in-flight refresh cannot write it back.
       await ctx.vault.endSessionById(store, sessionId)
     }

@@ -208,7 +208,7 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
 
   // Session fixation defence: the logged-in session gets a new id. Other logins in progress
   // (other tabs) move along with it.
-  await vault.logIn(session, vault.sealUser(client, result.tokens, claims))
+  await vault.logIn(session, vault.newUser(client, result.tokens, claims))
 
   const keys = [indexKey('sub', claims.iss, claims.sub)]
   if (typeof claims.sid === 'string') keys.push(indexKey('sid', claims.iss, claims.sid))

@@ -70,6 +70,8 @@ export function createContext(config: ResolvedConfig): AuthContext {
       cipher: config.cipher,
       acquire: acquirer(config),
       touchAfter: config.touchAfter,
+      onTampered: (what) =>
+        config.logger?.warn(`session ${what} refused: edited or moved between sessions`),
     }),
     owner: undefined,
     sawSession: false,

@@ -9,7 +9,7 @@ async function logout(req: Request, res: Response, ctx: AuthContext): Promise<vo
   const { vault } = ctx
   const session = sessionOf(req)
   const user = vault.readUser(session, identityOf(ctx))
-  const tokens = user === undefined ? undefined : vault.openTokens(user)
+  const tokens = user?.tokens
   // The local session ends first, whatever the AS says afterwards (the vault ends it under the
   // session lock, so an in-flight refresh cannot write it back).
   await vault.endSession(session, 'destroy')

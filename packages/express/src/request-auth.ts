@@ -42,20 +42,11 @@ export interface RequestAuth {
   fetchUserInfo(): Promise<Record<string, unknown> & { sub: string }>
 }
 
-/** The stored tokens were encrypted with a secret no longer configured. */
-class UndecryptableTokens extends Error {}
-
 /** Builds `req.auth` for one request. Every session read and write goes through the vault. */
 export function createRequestAuth(session: VaultSession, ctx: AuthContext): RequestAuth {
   const { config, vault } = ctx
 
   const currentUser = (): StoredUser | undefined => vault.readUser(session, identityOf(ctx))
-
-  const tokensOf = (user: StoredUser): TokenSet => {
-    const tokens = vault.openTokens(user)
-    if (tokens === undefined) throw new UndecryptableTokens()
-    return tokens
-  }
 
   const endSession = async (cause: unknown, message: string): Promise<never> => {
     await vault.endSession(session, 'regenerate').catch(() => undefined)
@@ -71,7 +62,7 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
     ) {
       return { keep: true }
     }
-    const tokens = tokensOf(current)
+    const tokens = current.tokens
     if (tokens.refresh_token === undefined) {
       const exp = current.accessTokenExpiresAt
       if (exp !== undefined && exp <= nowSeconds()) {
@@ -93,7 +84,7 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
       )
       const owner = { issuer: current.issuer, clientId: current.clientId }
       return {
-        write: vault.sealUser(owner, result.tokens, result.claims ?? current.claims, current),
+        write: vault.newUser(owner, result.tokens, result.claims ?? current.claims, current),
       }
     } catch (err) {
       if (
@@ -109,24 +100,22 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
 
   const getAccessToken = async (options?: GetAccessTokenOptions): Promise<string> => {
     const user = currentUser()
-    if (user === undefined) throw new AuthError('ERR_UNAUTHENTICATED', 'Not logged in')
-    try {
-      const force = options?.forceRefresh === true
-      if (!force && !needsRefresh(user, nowSeconds(), config.refreshMargin)) {
-        return tokensOf(user).access_token
+    if (user === undefined) {
+      if (vault.holdsLostUser(session)) {
+        // Sealed with a secret that was rotated out (or refused): the login is lost.
+        return endSession(undefined, 'The session has ended: please log in again')
       }
-      const outcome = await vault.updateUser(session, user, (current) =>
-        refreshStored(user, current),
-      )
-      if ('ended' in outcome) {
-        return await endSession(outcome.ended, 'The session has ended: please log in again')
-      }
-      return tokensOf(outcome.user).access_token
-    } catch (err) {
-      if (!(err instanceof UndecryptableTokens)) throw err
-      // Encrypted with a secret that was rotated out: the tokens are lost, so is the login.
-      return endSession(undefined, 'The session has ended: please log in again')
+      throw new AuthError('ERR_UNAUTHENTICATED', 'Not logged in')
     }
+    const force = options?.forceRefresh === true
+    if (!force && !needsRefresh(user, nowSeconds(), config.refreshMargin)) {
+      return user.tokens.access_token
+    }
+    const outcome = await vault.updateUser(session, user, (current) => refreshStored(user, current))
+    if ('ended' in outcome) {
+      return endSession(outcome.ended, 'The session has ended: please log in again')
+    }
+    return outcome.user.tokens.access_token
   }
 
   return {

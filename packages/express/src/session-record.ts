@@ -1,17 +1,18 @@
-import type { IdTokenClaims, LoginTransaction } from '@codegrant/core'
+import type { IdTokenClaims, LoginTransaction, TokenSet } from '@codegrant/core'
 
 /**
- * What this package keeps in a session, under `req.session[sessionKey]`. Field names are meant
- * to be read in a dump of the store. Only {@link readSection} interprets a stored value: anything
- * else (an older layout, an edited record) reads as "no login".
+ * What this package keeps in a session, under `req.session[sessionKey]`. The user record and
+ * each login in progress are sealed (AES-256-GCM, the session id in the associated data): a
+ * record edited in the store or copied into another session does not open and reads as "no
+ * login". Anything else (an older layout) reads as "no login" too.
  */
 export interface AuthSection {
   /** Set once the session was written with this section: a missing store entry then means "destroyed". */
   persisted?: true
-  /** Logins in progress, by `state`. */
-  logins?: Record<string, StoredLogin>
-  /** The logged-in user, when there is one. */
-  user?: StoredUser
+  /** Logins in progress, by `state`: each a sealed {@link StoredLogin}. */
+  logins?: Record<string, string>
+  /** The logged-in user, a sealed {@link StoredUser}. */
+  user?: string
 }
 
 /** A login in progress: the core transaction plus what the callback checks besides it. */
@@ -29,8 +30,8 @@ export interface StoredLogin {
 }
 
 /**
- * The logged-in user. Tokens are sealed (`sealedTokens`); the rest is plain so the hot path of
- * an authenticated request needs no decryption.
+ * The logged-in user (the plaintext of the sealed record; opened once per process and record,
+ * so the hot path of an authenticated request does not decrypt).
  */
 export interface StoredUser {
   /** The ID token claims. */
@@ -38,8 +39,8 @@ export interface StoredUser {
   /** The issuer and client the user logged in with (several `auth()` routers may share a session). */
   issuer: string
   clientId: string
-  /** The `TokenSet` as JSON, encrypted (AES-256-GCM). */
-  sealedTokens: string
+  /** The tokens. */
+  tokens: TokenSet
   /** Grows by one at every token update: a write carrying an older version never replaces a newer one. */
   tokenVersion: number
   /** `expires_at` of the access token (seconds since the epoch), when known. */
@@ -66,7 +67,8 @@ export function isStoredUser(value: unknown): value is StoredUser {
     isString(value.claims.sub) &&
     isString(value.issuer) &&
     isString(value.clientId) &&
-    isString(value.sealedTokens) &&
+    isObject(value.tokens) &&
+    isString(value.tokens.access_token) &&
     isNumber(value.tokenVersion) &&
     isNumber(value.tokensObtainedAt) &&
     isNumber(value.loggedInAt) &&
@@ -90,19 +92,13 @@ export function isStoredLogin(value: unknown): value is StoredLogin {
 
 /**
  * The section of a session (or of a stored session object), or `undefined`. A section of an
- * older layout (fields `tx`, `p`, `user.tok`, `user.v`) reads as empty: those sessions are
- * treated as logged out.
+ * older layout (fields `tx`, `p`, `user.tok`, `user.v`) holds nothing the vault opens: those
+ * sessions are treated as logged out.
  */
 export function readSection(session: unknown, key: string): AuthSection | undefined {
   if (!isObject(session)) return undefined
   const section = session[key]
   return isObject(section) ? (section as AuthSection) : undefined
-}
-
-/** The section's user record, when it is a valid one. */
-export function userOf(section: AuthSection | undefined): StoredUser | undefined {
-  const user = section?.user
-  return isStoredUser(user) ? user : undefined
 }
 
 /** Returns the session's section, creating an empty one. */

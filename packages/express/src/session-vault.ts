@@ -2,10 +2,11 @@ import type { IdTokenClaims, TokenSet } from '@codegrant/core'
 import { AuthError } from './errors.js'
 import {
   ensureSection,
+  isStoredLogin,
+  isStoredUser,
   nowSeconds,
   pruneLogins,
   readSection,
-  userOf,
   type AuthSection,
   type SessionData,
   type StoredLogin,
@@ -58,6 +59,8 @@ export interface VaultOptions {
    * `0` forwards every touch.
    */
   readonly touchAfter: number
+  /** Told when a sealed record does not open with a configured key (edited, or moved between sessions). */
+  readonly onTampered?: (what: 'user record' | 'login in progress') => void
 }
 
 /** The router a vault works for: the issuer and client of its `@codegrant/core` client. */
@@ -83,10 +86,13 @@ export interface SessionVault {
   attach(store: SessionStore): void
   /** The logged-in user of the session, when it belongs to `owner` (no I/O). */
   readUser(session: VaultSession, owner?: VaultOwner): StoredUser | undefined
-  /** The token set of a user record; `undefined` when no configured secret opens it. */
-  openTokens(user: StoredUser): TokenSet | undefined
-  /** Builds the user record of a fresh login or refresh (tokens sealed). */
-  sealUser(
+  /**
+   * Whether the session holds a user record that does not open (sealed with a secret no longer
+   * configured, edited, or moved from another session): a login that is lost.
+   */
+  holdsLostUser(session: VaultSession): boolean
+  /** Builds the user record of a fresh login or of a refresh of `previous`. */
+  newUser(
     owner: VaultOwner,
     tokens: TokenSet,
     claims: IdTokenClaims,
@@ -103,7 +109,7 @@ export interface SessionVault {
     seen: StoredUser,
     work: (current: StoredUser) => Promise<UserUpdate>,
   ): Promise<UpdateOutcome>
-  /** Logs the user in: a new session id (fixation defence), other logins carried along. */
+  /** Logs the user in: a new session id (fixation defence), other logins carried along (resealed). */
   logIn(session: VaultSession, user: StoredUser): Promise<void>
   /** Ends the session under the lock: `destroy` (logout) or `regenerate` (a new empty session). */
   endSession(session: VaultSession, how: 'destroy' | 'regenerate'): Promise<void>
@@ -117,6 +123,8 @@ export interface SessionVault {
   save(session: VaultSession): Promise<void>
   /** The stored session of `sid`, read past the request's copy. */
   load(store: SessionStore, sid: string): Promise<SessionData | undefined>
+  /** The user record of the stored session `sid` (no lock), if it has one that opens. */
+  loadUser(store: SessionStore, sid: string): Promise<StoredUser | undefined>
 }
 
 function storeError(cause: unknown): AuthError {
@@ -151,10 +159,21 @@ interface RawStore {
   destroy(sid: string): Promise<void>
 }
 
+/** What the store guard needs of a vault: its options and how it opens and seals records. */
+interface SectionCodec {
+  readonly options: VaultOptions
+  openUser(sealed: unknown, sid: string): StoredUser | undefined
+  openLogins(section: AuthSection, sid: string): Record<string, StoredLogin>
+  sealLogins(
+    logins: Record<string, StoredLogin> | undefined,
+    sid: string,
+  ): Record<string, string> | undefined
+}
+
 interface Guard {
   readonly raw: RawStore
   /** The vaults writing through this store, by session key (the first one's lock is used). */
-  readonly vaults: Map<string, VaultOptions>
+  readonly vaults: Map<string, SectionCodec>
 }
 
 const GUARD = Symbol.for('@codegrant/express.session-vault')
@@ -185,11 +204,12 @@ function onlyOurs(session: SessionData, key: string): boolean {
  * - failures become `AuthError` `ERR_STORE_UNAVAILABLE`.
  * Sessions without a section are written unchanged, without the lock.
  */
-function guardStore(store: SessionStore, options: VaultOptions): Guard {
+function guardStore(store: SessionStore, codec: SectionCodec): Guard {
+  const key = codec.options.sessionKey
   const target = store as SessionStore & { [GUARD]?: Guard }
   const existing = target[GUARD]
   if (existing !== undefined) {
-    if (!existing.vaults.has(options.sessionKey)) existing.vaults.set(options.sessionKey, options)
+    if (!existing.vaults.has(key)) existing.vaults.set(key, codec)
     return existing
   }
   const rawGet = store.get.bind(store)
@@ -202,7 +222,7 @@ function guardStore(store: SessionStore, options: VaultOptions): Guard {
     set: (sid: string, session: SessionData) => call<void>((cb) => rawSet(sid, session, cb)),
     destroy: (sid: string) => call<void>((cb) => rawDestroy(sid, cb)),
   })
-  const vaults = new Map([[options.sessionKey, options]])
+  const vaults = new Map([[key, codec]])
   const guard: Guard = { raw, vaults }
   target[GUARD] = guard
 
@@ -219,7 +239,7 @@ function guardStore(store: SessionStore, options: VaultOptions): Guard {
 
   const guardedWrite = async (sid: string, session: SessionData): Promise<void> => {
     const mine = [...vaults.values()].filter(
-      (v) => readSection(session, v.sessionKey) !== undefined,
+      (v) => readSection(session, v.options.sessionKey) !== undefined,
     )
     const first = mine[0]
     if (first === undefined) {
@@ -227,17 +247,18 @@ function guardStore(store: SessionStore, options: VaultOptions): Guard {
       remember(sid, Date.now())
       return
     }
-    const release = await first.acquire(sid)
+    const release = await first.options.acquire(sid)
     try {
       const stored = await raw.get(sid)
       for (const vault of mine) {
-        const section = readSection(session, vault.sessionKey) as AuthSection
+        const section = readSection(session, vault.options.sessionKey) as AuthSection
         // Written before and gone now: destroyed meanwhile (logout, back-channel logout, ended
         // grant). Do not bring it back.
         if (stored === undefined && section.persisted === true) return
-        const theirs = stored === undefined ? undefined : readSection(stored, vault.sessionKey)
-        const theirUser = userOf(theirs)
-        const myUser = userOf(section)
+        const theirs =
+          stored === undefined ? undefined : readSection(stored, vault.options.sessionKey)
+        const theirUser = vault.openUser(theirs?.user, sid)
+        const myUser = vault.openUser(section.user, sid)
         // A stale save never replaces a newer token record (same login, higher version).
         if (
           theirUser !== undefined &&
@@ -245,20 +266,22 @@ function guardStore(store: SessionStore, options: VaultOptions): Guard {
           theirUser.loggedInAt === myUser.loggedInAt &&
           theirUser.tokenVersion > myUser.tokenVersion
         ) {
-          section.user = theirUser
+          section.user = theirs?.user as string
         }
         if (theirs?.logins !== undefined) {
           const gone = consumed.get(session)
+          const mineLogins = vault.openLogins(section, sid)
           // Theirs first: entries only they have were added by concurrent requests earlier.
           const merged: Record<string, StoredLogin> = {}
-          for (const [state, entry] of Object.entries(theirs.logins)) {
-            if (!Object.hasOwn(section.logins ?? {}, state) && gone?.has(state) !== true)
+          for (const [state, entry] of Object.entries(vault.openLogins(theirs, sid))) {
+            if (!Object.hasOwn(mineLogins, state) && gone?.has(state) !== true)
               merged[state] = entry
           }
-          Object.assign(merged, section.logins)
-          const pruned = pruneLogins(merged, vault.maxLogins, nowSeconds())
-          if (pruned === undefined) delete section.logins
-          else section.logins = pruned
+          Object.assign(merged, mineLogins)
+          const pruned = pruneLogins(merged, vault.options.maxLogins, nowSeconds())
+          const sealed = vault.sealLogins(pruned, sid)
+          if (sealed === undefined) delete section.logins
+          else section.logins = sealed
         }
         section.persisted = true
       }
@@ -297,7 +320,7 @@ function guardStore(store: SessionStore, options: VaultOptions): Guard {
   if (rawTouch !== undefined) {
     store.touch = (sid: string, session: SessionData, callback?: Callback): void => {
       const now = Date.now()
-      const after = Math.min(...[...vaults.values()].map((v) => v.touchAfter)) * 1000
+      const after = Math.min(...[...vaults.values()].map((v) => v.options.touchAfter)) * 1000
       if (now - (touched.get(sid) ?? 0) < after) {
         callback?.()
         return
@@ -312,16 +335,97 @@ function guardStore(store: SessionStore, options: VaultOptions): Guard {
   return guard
 }
 
-const CACHE_MAX = 500
+const CACHE_MAX = 1000
 // Seconds a session holding only logins in progress outlives the last of them.
 const LOGIN_SESSION_GRACE = 60
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
 
 /** Creates the vault of one `auth()` router. */
 export function createSessionVault(options: VaultOptions): SessionVault {
   const { sessionKey, cipher } = options
-  const opened = new Map<string, TokenSet>()
+  // Opened user records by session id: the hot path of an authenticated request neither
+  // decrypts nor parses. An entry serves only the exact sealed value it was opened from.
+  const opened = new Map<string, { sealed: string; user: StoredUser | undefined }>()
 
-  const rawOf = (store: SessionStore): RawStore => guardStore(store, options).raw
+  const userContext = (sid: string) => `user ${sessionKey} ${sid}`
+  const loginContext = (sid: string, state: string) => `login ${sessionKey} ${sid} ${state}`
+
+  const remember = (sid: string, sealed: string, user: StoredUser | undefined): void => {
+    opened.delete(sid)
+    if (opened.size >= CACHE_MAX) {
+      const oldest = opened.keys().next()
+      if (oldest.done !== true) opened.delete(oldest.value)
+    }
+    opened.set(sid, { sealed, user })
+  }
+
+  /** Opens a sealed value; one made with a configured key that does not open is reported. */
+  const unseal = (
+    sealed: string,
+    context: string,
+    what: 'user record' | 'login in progress',
+  ): unknown => {
+    const json = cipher.decrypt(sealed, context)
+    if (json === undefined) {
+      if (cipher.knowsKey(sealed)) options.onTampered?.(what)
+      return undefined
+    }
+    try {
+      return JSON.parse(json) as unknown
+    } catch {
+      return undefined
+    }
+  }
+
+  const openUser = (sealed: unknown, sid: string): StoredUser | undefined => {
+    if (typeof sealed !== 'string') return undefined
+    const hit = opened.get(sid)
+    if (hit !== undefined && hit.sealed === sealed) return hit.user
+    const value = unseal(sealed, userContext(sid), 'user record')
+    const user = isStoredUser(value) ? deepFreeze(value) : undefined
+    remember(sid, sealed, user)
+    return user
+  }
+
+  const sealUser = (user: StoredUser, sid: string): string => {
+    const sealed = cipher.encrypt(JSON.stringify(user), userContext(sid))
+    remember(sid, sealed, deepFreeze(user))
+    return sealed
+  }
+
+  const openLogins = (section: AuthSection, sid: string): Record<string, StoredLogin> => {
+    const out: Record<string, StoredLogin> = {}
+    const logins: unknown = section.logins
+    if (logins === null || typeof logins !== 'object') return out
+    for (const [state, sealed] of Object.entries(logins)) {
+      if (typeof sealed !== 'string') continue
+      const value = unseal(sealed, loginContext(sid, state), 'login in progress')
+      if (isStoredLogin(value) && value.transaction.state === state) out[state] = value
+    }
+    return out
+  }
+
+  const sealLogins = (
+    logins: Record<string, StoredLogin> | undefined,
+    sid: string,
+  ): Record<string, string> | undefined => {
+    if (logins === undefined) return undefined
+    const out: Record<string, string> = {}
+    for (const [state, login] of Object.entries(logins)) {
+      out[state] = cipher.encrypt(JSON.stringify(login), loginContext(sid, state))
+    }
+    return out
+  }
+
+  const codec: SectionCodec = { options, openUser, openLogins, sealLogins }
+  const rawOf = (store: SessionStore): RawStore => guardStore(store, codec).raw
 
   const withLock = async <T>(sid: string, work: () => Promise<T>): Promise<T> => {
     const release = await options.acquire(sid)
@@ -335,53 +439,37 @@ export function createSessionVault(options: VaultOptions): SessionVault {
   const owns = (user: StoredUser, owner: VaultOwner | undefined): boolean =>
     owner === undefined || (user.issuer === owner.issuer && user.clientId === owner.clientId)
 
-  const adopt = (session: VaultSession, user: StoredUser): void => {
+  /** Puts a user record sealed for this session into the request's copy. */
+  const adopt = (session: VaultSession, sealed: string): void => {
     const section = readSection(session.data, sessionKey)
-    if (section !== undefined) section.user = user
+    if (section !== undefined) section.user = sealed
   }
 
   const vault: SessionVault = {
     sessionKey,
 
     attach(store) {
-      guardStore(store, options)
+      guardStore(store, codec)
     },
 
     readUser(session, owner) {
-      const user = userOf(readSection(session.data, sessionKey))
+      const section = readSection(session.data, sessionKey)
+      const user = section === undefined ? undefined : openUser(section.user, session.id)
       return user !== undefined && owns(user, owner) ? user : undefined
     },
 
-    openTokens(user) {
-      // Recently opened records are kept (by ciphertext, bounded): the hot path of an
-      // authenticated request does not pay for AES-GCM and JSON parsing every time.
-      const hit = opened.get(user.sealedTokens)
-      if (hit !== undefined) return hit
-      const json = cipher.decrypt(user.sealedTokens)
-      if (json === undefined) return undefined
-      let tokens: TokenSet
-      try {
-        tokens = JSON.parse(json) as TokenSet
-      } catch {
-        return undefined
-      }
-      if (typeof tokens?.access_token !== 'string') return undefined
-      Object.freeze(tokens)
-      if (opened.size >= CACHE_MAX) {
-        const oldest = opened.keys().next()
-        if (oldest.done !== true) opened.delete(oldest.value)
-      }
-      opened.set(user.sealedTokens, tokens)
-      return tokens
+    holdsLostUser(session) {
+      const sealed = readSection(session.data, sessionKey)?.user
+      return sealed !== undefined && openUser(sealed, session.id) === undefined
     },
 
-    sealUser(owner, tokens, claims, previous) {
+    newUser(owner, tokens, claims, previous) {
       const now = nowSeconds()
       const user: StoredUser = {
         claims,
         issuer: owner.issuer,
         clientId: owner.clientId,
-        sealedTokens: cipher.encrypt(JSON.stringify(tokens)),
+        tokens,
         tokenVersion: previous === undefined ? 1 : previous.tokenVersion + 1,
         tokensObtainedAt: now,
         loggedInAt: previous?.loggedInAt ?? now,
@@ -398,11 +486,12 @@ export function createSessionVault(options: VaultOptions): SessionVault {
         // Re-read: another request or instance may have updated (and rotated the refresh token)
         // since this request loaded the session.
         const stored = await raw.get(sid)
-        const current = userOf(readSection(stored, sessionKey))
+        const storedSealed = readSection(stored, sessionKey)?.user
+        const current = openUser(storedSealed, sid)
         if (current === undefined || current.loggedInAt !== seen.loggedInAt) return gone
         const decision = await work(current)
         if ('keep' in decision) {
-          adopt(session, current)
+          adopt(session, storedSealed as string)
           return { user: current }
         }
         if ('end' in decision) {
@@ -413,28 +502,35 @@ export function createSessionVault(options: VaultOptions): SessionVault {
         // destroyed meanwhile (by an instance that lost the lock): re-read it first.
         const latest = await raw.get(sid)
         const latestSection = readSection(latest, sessionKey)
-        const latestUser = userOf(latestSection)
+        const latestUser = openUser(latestSection?.user, sid)
         if (latest === undefined || latestSection === undefined || latestUser === undefined) {
           return gone
         }
         if (latestUser.tokenVersion !== current.tokenVersion) {
           // Someone else wrote a token set meanwhile: theirs is the one the store keeps.
-          adopt(session, latestUser)
+          adopt(session, latestSection.user as string)
           return { user: latestUser }
         }
-        latestSection.user = decision.write
+        const sealed = sealUser(decision.write, sid)
+        latestSection.user = sealed
         await raw.set(sid, latest)
-        adopt(session, decision.write)
+        adopt(session, sealed)
         return { user: decision.write }
       })
     },
 
     async logIn(session, user) {
-      const remaining = readSection(session.data, sessionKey)?.logins
+      const before = readSection(session.data, sessionKey)
+      const remaining = before === undefined ? {} : openLogins(before, session.id)
       await session.regenerate()
+      // Sealed again: the new session id is part of every record's associated data.
       const section = ensureSection(session.data, sessionKey)
-      if (remaining !== undefined) section.logins = remaining
-      section.user = user
+      const logins = sealLogins(
+        Object.keys(remaining).length === 0 ? undefined : remaining,
+        session.id,
+      )
+      if (logins !== undefined) section.logins = logins
+      section.user = sealUser(user, session.id)
     },
 
     async endSession(session, how) {
@@ -452,16 +548,17 @@ export function createSessionVault(options: VaultOptions): SessionVault {
 
     async addLogin(session, login) {
       const section = ensureSection(session.data, sessionKey)
-      const all = { ...section.logins, [login.transaction.state]: login }
+      const all = { ...openLogins(section, session.id), [login.transaction.state]: login }
       const pruned = pruneLogins(all, options.maxLogins, nowSeconds())
       // Dropped ones stay dropped even if a concurrent request's copy still has them.
       for (const state of Object.keys(all)) {
         if (pruned === undefined || !Object.hasOwn(pruned, state)) markConsumed(session.data, state)
       }
-      if (pruned === undefined) delete section.logins
-      else section.logins = pruned
+      const sealed = sealLogins(pruned, session.id)
+      if (sealed === undefined) delete section.logins
+      else section.logins = sealed
       if (
-        section.user === undefined &&
+        openUser(section.user, session.id) === undefined &&
         pruned !== undefined &&
         onlyOurs(session.data, sessionKey)
       ) {
@@ -480,8 +577,8 @@ export function createSessionVault(options: VaultOptions): SessionVault {
       if (section === undefined || logins === undefined || !Object.hasOwn(logins, state)) {
         return undefined
       }
-      const entry = logins[state]
-      // Consumed exactly once, whatever happens next.
+      const entry = openLogins({ logins: { [state]: logins[state] as string } }, session.id)[state]
+      // Consumed exactly once, whatever happens next (also when it does not open).
       delete logins[state]
       if (Object.keys(logins).length === 0) delete section.logins
       markConsumed(session.data, state)
@@ -495,6 +592,11 @@ export function createSessionVault(options: VaultOptions): SessionVault {
 
     load(store, sid) {
       return rawOf(store).get(sid)
+    },
+
+    async loadUser(store, sid) {
+      const stored = await rawOf(store).get(sid)
+      return openUser(readSection(stored, sessionKey)?.user, sid)
     },
   }
   return Object.freeze(vault)

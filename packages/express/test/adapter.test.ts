@@ -364,6 +364,26 @@ describe('back-channel logout', () => {
     expect(await res.json()).toMatchObject({ error: 'invalid_request' })
   })
 
+  it('refuses a token whose sub differs from the user of the session its sid names', async () => {
+    await start()
+    claimsForNextLogin = { sid: 'op-session-1' }
+    const browser = new Browser()
+    await browser.login()
+    expect((await browser.get('/me')).status).toBe(200)
+    const token = (sub: string, jti: string) => ({
+      claims: { iss: 'https://as.example', jti, exp: now() + 60 },
+      sid: 'op-session-1',
+      sub,
+    })
+    mocked.validateLogoutToken.mockResolvedValueOnce(token('someone-else', 'j1') as never)
+    const refused = await post('a.b.c')
+    expect(refused.status).toBe(400)
+    expect((await browser.get('/me')).status).toBe(200)
+    mocked.validateLogoutToken.mockResolvedValueOnce(token('user-1', 'j2') as never)
+    expect((await post('a.b.c')).status).toBe(200)
+    expect((await browser.get('/me')).status).toBe(401)
+  })
+
   it('AS keys unreachable: 503 so the OP may retry, not a verdict on the token', async () => {
     await start()
     mocked.validateLogoutToken.mockRejectedValue(

@@ -21,7 +21,7 @@ const MUTANTS = [
   {
     id: 'stale-save-replaces-newer-user',
     file: 'session-vault.ts',
-    from: '          section.user = theirUser\n',
+    from: '          section.user = theirs?.user as string\n',
     to: '\n',
     tests: VAULT_TESTS,
   },
@@ -35,7 +35,7 @@ const MUTANTS = [
   {
     id: 'store-guard-without-lock',
     file: 'session-vault.ts',
-    from: '    const release = await first.acquire(sid)\n',
+    from: '    const release = await first.options.acquire(sid)\n',
     to: '    const release = async () => undefined\n',
     tests: VAULT_TESTS,
   },
@@ -110,6 +110,34 @@ const MUTANTS = [
     from: '    if (!ours) return\n',
     to: '\n',
     tests: ['test/express-multi-issuer.test.ts'],
+  },
+  {
+    id: 'backchannel-sid-sub-mismatch-accepted',
+    file: 'backchannel-logout.ts',
+    from: 'if (user !== undefined && user.claims.sub !== sub) {',
+    to: 'if (false) {',
+    tests: ['packages/express/test/adapter.test.ts'],
+  },
+  {
+    id: 'sealed-user-not-bound-to-session',
+    file: 'session-vault.ts',
+    from: 'const userContext = (sid: string) => `user ${sessionKey} ${sid}`',
+    to: 'const userContext = (_sid: string) => `user ${sessionKey}`',
+    tests: VAULT_TESTS,
+  },
+  {
+    id: 'sealed-login-not-bound-to-session',
+    file: 'session-vault.ts',
+    from: 'const loginContext = (sid: string, state: string) => `login ${sessionKey} ${sid} ${state}`',
+    to: 'const loginContext = (_sid: string, state: string) => `login ${sessionKey} ${state}`',
+    tests: VAULT_TESTS,
+  },
+  {
+    id: 'tampering-not-reported',
+    file: 'session-vault.ts',
+    from: '      if (cipher.knowsKey(sealed)) options.onTampered?.(what)\n',
+    to: '\n',
+    tests: VAULT_TESTS,
   },
 ]
 

@@ -169,11 +169,11 @@ const tokens = (n: number): TokenSet => ({
 
 /** A logged-in session in the store (as a login leaves it); returns its id and user. */
 async function loggedIn(vault: SessionVault, store: SessionStore) {
-  const sid = randomBytes(12).toString('base64url')
-  const user = vault.sealUser(OWNER, tokens(1), CLAIMS)
-  const req = requestSession(store, sid, { cookie: cookie(), [KEY]: { user } })
+  const user = vault.newUser(OWNER, tokens(1), CLAIMS)
+  const req = requestSession(store, randomBytes(12).toString('base64url'), { cookie: cookie() })
+  await vault.logIn(req, user)
   await vault.save(req)
-  return { sid, user }
+  return { sid: req.id, user }
 }
 
 /** What a second request of the same session loaded (its own copy). */
@@ -183,8 +183,16 @@ async function load(vault: SessionVault, store: SessionStore, sid: string) {
   return requestSession(store, sid, data)
 }
 
-const storedUser = async (peek: (sid: string) => Promise<SessionData | undefined>, sid: string) =>
-  ((await peek(sid))?.[KEY] as { user?: StoredUser } | undefined)?.user
+/** The user record the store holds for `sid`, opened by the vault. */
+async function storedUserOf(
+  vault: SessionVault,
+  store: SessionStore,
+  peek: (sid: string) => Promise<SessionData | undefined>,
+  sid: string,
+): Promise<StoredUser | undefined> {
+  const data = await peek(sid)
+  return data === undefined ? undefined : vault.readUser(requestSession(store, sid, data))
+}
 
 describe('session vault: the store guard', () => {
   it('a stale save keeps the newer token record a refresh stored meanwhile', async () => {
@@ -193,15 +201,15 @@ describe('session vault: the store guard', () => {
     const stale = await load(vault, store, sid)
     const refresher = await load(vault, store, sid)
     const refreshed = await vault.updateUser(refresher, user, async (current) => ({
-      write: vault.sealUser(OWNER, tokens(2), CLAIMS, current),
+      write: vault.newUser(OWNER, tokens(2), CLAIMS, current),
     }))
     expect('user' in refreshed && refreshed.user.tokenVersion).toBe(2)
     stale.data.cart = 'apples'
     await vault.save(stale)
     // Guarded by: `section.user = theirUser` (a stale save never replaces a newer record).
-    const after = await storedUser(peek, sid)
+    const after = await storedUserOf(vault, store, peek, sid)
     expect(after?.tokenVersion).toBe(2)
-    expect(vault.openTokens(after!)?.access_token).toBe('at-2')
+    expect(after?.tokens.access_token).toBe('at-2')
     expect((await peek(sid))?.cart).toBe('apples')
   })
 
@@ -223,7 +231,7 @@ describe('session vault: the store guard', () => {
     const as = gate()
     const refresh = vault.updateUser(await load(vault, store, sid), user, async (current) => {
       await as.wait()
-      return { write: vault.sealUser(OWNER, tokens(2), CLAIMS, current) }
+      return { write: vault.newUser(OWNER, tokens(2), CLAIMS, current) }
     })
     await as.reached
     // The next store read is held: without the lock it is the stale save's (it reads version 1,
@@ -237,7 +245,7 @@ describe('session vault: the store guard', () => {
     held.open()
     await Promise.all([refresh, save])
     // Guarded by: `const release = await first.acquire(sid)` in the guarded write.
-    expect((await storedUser(peek, sid))?.tokenVersion).toBe(2)
+    expect((await storedUserOf(vault, store, peek, sid))?.tokenVersion).toBe(2)
     expect((await peek(sid))?.cart).toBe('apples')
   })
 
@@ -299,7 +307,7 @@ describe('session vault: updateUser', () => {
     const { sid, user } = await loggedIn(vault, store)
     const write = holdNextSet()
     const refresh = vault.updateUser(await load(vault, store, sid), user, async (current) => ({
-      write: vault.sealUser(OWNER, tokens(2), CLAIMS, current),
+      write: vault.newUser(OWNER, tokens(2), CLAIMS, current),
     }))
     await write.reached
     const logout = vault.endSession(await load(vault, store, sid), 'destroy')
@@ -316,19 +324,19 @@ describe('session vault: updateUser', () => {
     const as = gate()
     const slow = vault.updateUser(await load(vault, store, sid), user, async (current) => {
       await as.wait()
-      return { write: vault.sealUser(OWNER, tokens(2), CLAIMS, current) }
+      return { write: vault.newUser(OWNER, tokens(2), CLAIMS, current) }
     })
     await as.reached
     const other = await vault.updateUser(await load(vault, store, sid), user, async (current) => ({
-      write: vault.sealUser(OWNER, tokens(3), CLAIMS, current),
+      write: vault.newUser(OWNER, tokens(3), CLAIMS, current),
     }))
     expect('user' in other).toBe(true)
     as.open()
     const outcome = await slow
     // Guarded by: `if (latestUser.tokenVersion !== current.tokenVersion)`.
-    const stored = await storedUser(peek, sid)
-    expect(vault.openTokens(stored!)?.access_token).toBe('at-3')
-    expect('user' in outcome && vault.openTokens(outcome.user)?.access_token).toBe('at-3')
+    const stored = await storedUserOf(vault, store, peek, sid)
+    expect(stored?.tokens.access_token).toBe('at-3')
+    expect('user' in outcome && outcome.user.tokens.access_token).toBe('at-3')
   })
 
   it('a refresh that lost its lock does not bring back a session destroyed meanwhile', async () => {
@@ -337,7 +345,7 @@ describe('session vault: updateUser', () => {
     const as = gate()
     const slow = vault.updateUser(await load(vault, store, sid), user, async (current) => {
       await as.wait()
-      return { write: vault.sealUser(OWNER, tokens(2), CLAIMS, current) }
+      return { write: vault.newUser(OWNER, tokens(2), CLAIMS, current) }
     })
     await as.reached
     await vault.endSessionById(store, sid)
@@ -363,7 +371,7 @@ describe('session vault: updateUser', () => {
     const { vault, store, counts } = setup()
     const { sid, user } = await loggedIn(vault, store)
     await vault.updateUser(await load(vault, store, sid), user, async (current) => ({
-      write: vault.sealUser(OWNER, tokens(2), CLAIMS, current),
+      write: vault.newUser(OWNER, tokens(2), CLAIMS, current),
     }))
     const late = await load(vault, store, sid)
     const setsBefore = counts.set
@@ -416,6 +424,55 @@ describe('session vault: logins in progress', () => {
     expect(((await peek(sid))!.cookie as { originalMaxAge: number }).originalMaxAge).toBe(
       86_400_000,
     )
+  })
+
+  it('refuses a user record copied into another session, or edited, and reports it', async () => {
+    const refused: string[] = []
+    const s = testStore()
+    const vault = createSessionVault({
+      sessionKey: KEY,
+      maxLogins: 3,
+      cipher: createTokenCipher(['v'.repeat(40)]),
+      acquire: memoryLock(),
+      touchAfter: 60,
+      onTampered: (what) => refused.push(what),
+    })
+    vault.attach(s.store)
+    const { sid } = await loggedIn(vault, s.store)
+    const sealed = ((await s.peek(sid))![KEY] as { user: string }).user
+    expect(typeof sealed).toBe('string')
+    expect(sealed).not.toContain('user-1')
+    // The attacker's own session, with the victim's sealed record pasted in.
+    const other = requestSession(s.store, 'attacker-session', {
+      cookie: cookie(),
+      [KEY]: { user: sealed },
+    })
+    expect(vault.readUser(other)).toBeUndefined()
+    // Edited in place (one character of the ciphertext).
+    const parts = sealed.split('.')
+    parts[3] = `${parts[3]!.startsWith('A') ? 'B' : 'A'}${parts[3]!.slice(1)}`
+    const edited = requestSession(s.store, sid, {
+      cookie: cookie(),
+      [KEY]: { user: parts.join('.') },
+    })
+    expect(vault.readUser(edited)).toBeUndefined()
+    expect(refused).toEqual(['user record', 'user record'])
+    // The genuine record still opens.
+    expect(vault.readUser(await load(vault, s.store, sid))?.claims.sub).toBe('user-1')
+  })
+
+  it('refuses a login in progress copied into another session', async () => {
+    const { vault, store, peek } = setup()
+    const sid = randomBytes(12).toString('base64url')
+    await vault.addLogin(
+      requestSession(store, sid, { cookie: cookie() }),
+      login('s1', Math.floor(Date.now() / 1000)),
+    )
+    const logins = ((await peek(sid))![KEY] as { logins: Record<string, string> }).logins
+    expect(logins.s1).not.toContain('"v"')
+    const other = requestSession(store, 'attacker-session', { cookie: cookie(), [KEY]: { logins } })
+    expect(vault.takeLogin(other, 's1')).toBeUndefined()
+    expect(vault.takeLogin(await load(vault, store, sid), 's1')?.returnTo).toBe('/')
   })
 
   it('reads a record of the older layout as logged out', async () => {

@@ -75,7 +75,7 @@ describe('needsRefresh', () => {
     claims: { iss: 'i', sub: 's', aud: 'a', exp: 0, iat: 0 },
     issuer: 'i',
     clientId: 'a',
-    sealedTokens: '',
+    tokens: { access_token: 'at', token_type: 'Bearer' },
     tokenVersion: 1,
     tokensObtainedAt: obt,
     loggedInAt: obt,
