@@ -88,6 +88,32 @@ describe('examples/web-app with REDIS_URL', () => {
     }
   })
 
+  it('/login writes its session once (no second save at the end of the request)', async () => {
+    const monitor = createClient({ url: redis.url })
+    await monitor.connect()
+    const writes: string[] = []
+    await monitor.monitor((line: string) => {
+      const [name, key] = [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1])
+      if (name?.toUpperCase() === 'SET' && key?.startsWith('webapp:sess:')) writes.push(key)
+    })
+    const agent = new Agent(one.url)
+    const sidOf = () =>
+      decodeURIComponent(agent.sessionCookie() ?? '')
+        .slice(2)
+        .split('.')[0]
+    try {
+      const authorizationUrl = await agent.startLogin()
+      const anonymous = sidOf()
+      expect((await agent.finishLogin(authorizationUrl)).status).toBe(302)
+      await sleep(300)
+      // /login: its session once. (The callback writes the new session twice: once before its
+      // redirect, once more at the end, as express-session does for a regenerated session.)
+      expect(writes.filter((k) => k === `webapp:sess:${anonymous}`)).toHaveLength(1)
+    } finally {
+      await monitor.close()
+    }
+  })
+
   it('an authenticated read-only request costs one Redis GET and no write', async () => {
     const agent = new Agent(one.url)
     expect((await agent.login()).status).toBe(302)

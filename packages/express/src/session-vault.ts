@@ -250,13 +250,17 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
     const release = await first.options.acquire(sid)
     try {
       const stored = await raw.get(sid)
+      // What is written is a copy: the request's own session object stays as express-session
+      // hashed it at save(), so the end of the request does not save it a second time.
+      const out: SessionData = { ...session }
       for (const vault of mine) {
-        const section = readSection(session, vault.options.sessionKey) as AuthSection
+        const key = vault.options.sessionKey
+        const section: AuthSection = { ...(readSection(session, key) as AuthSection) }
+        out[key] = section
         // Written before and gone now: destroyed meanwhile (logout, back-channel logout, ended
         // grant). Do not bring it back.
         if (stored === undefined && section.persisted === true) return
-        const theirs =
-          stored === undefined ? undefined : readSection(stored, vault.options.sessionKey)
+        const theirs = stored === undefined ? undefined : readSection(stored, key)
         const theirUser = vault.openUser(theirs?.user, sid)
         const myUser = vault.openUser(section.user, sid)
         // A stale save never replaces a newer token record (same login, higher version).
@@ -285,7 +289,7 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
         }
         section.persisted = true
       }
-      await raw.set(sid, session)
+      await raw.set(sid, out)
       remember(sid, Date.now())
     } finally {
       await release()
