@@ -3,7 +3,6 @@ import {
   isCodegrantError,
   refreshTokens,
   type IdTokenClaims,
-  type TokenSet,
 } from '@codegrant/core'
 import { asUnavailable } from './as-error.js'
 import { clientOf, identityOf, type AuthContext } from './context.js'
