@@ -27,8 +27,10 @@ let asA: LocalAs
 let asB: LocalAs
 let server: Server
 let url = ''
+let keyedServer: Server
+let keyedUrl = ''
 
-function router(as: LocalAs, prefix: string) {
+function router(as: LocalAs, prefix: string, base: () => string, sessionKey?: string) {
   let client: Promise<Client> | undefined
   return auth({
     client: () =>
@@ -36,10 +38,11 @@ function router(as: LocalAs, prefix: string) {
         issuer: as.issuer,
         clientId: CLIENT.client_id,
         clientSecret: CLIENT.client_secret,
-        redirectUri: `${url}${prefix}/callback`,
+        redirectUri: `${base()}${prefix}/callback`,
         scope: 'openid profile email',
       })),
     secret: TOKEN_SECRET,
+    ...(sessionKey !== undefined ? { sessionKey } : {}),
     routes: {
       login: `${prefix}/login`,
       callback: `${prefix}/callback`,
@@ -54,8 +57,8 @@ beforeAll(async () => {
   asB = await startLocalAs({ clients: [CLIENT] })
   const app = express()
   app.use(session({ secret: 'multi-issuer-session', resave: false, saveUninitialized: false }))
-  app.use(router(asA, '/a'))
-  app.use(router(asB, '/b'))
+  app.use(router(asA, '/a', () => url))
+  app.use(router(asB, '/b', () => url))
   app.get('/me', (req, res) => {
     const user = authOf(req).user
     if (user === undefined) res.status(401).json({ error: 'unauthorized' })
@@ -82,11 +85,28 @@ beforeAll(async () => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  // The same two routers with a sessionKey each.
+  const keyed = express()
+  keyed.use(session({ secret: 'multi-issuer-session', resave: false, saveUninitialized: false }))
+  keyedServer = await new Promise<Server>((resolve) => {
+    const s = keyed.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  keyedUrl = `http://127.0.0.1:${(keyedServer.address() as AddressInfo).port}`
+  keyed.use(router(asA, '/a', () => keyedUrl, 'issuer-a'))
+  keyed.use(router(asB, '/b', () => keyedUrl, 'issuer-b'))
+  keyed.get('/me', (req, res) => {
+    const user = authOf(req).user
+    if (user === undefined) res.status(401).json({ error: 'unauthorized' })
+    else res.json({ sub: user.sub, iss: user.iss })
+  })
 })
 
 afterAll(async () => {
   server?.closeAllConnections()
   await new Promise((r) => server?.close(r))
+  keyedServer?.closeAllConnections()
+  await new Promise((r) => keyedServer?.close(r))
   await asA?.close()
   await asB?.close()
 })
@@ -145,5 +165,16 @@ describe('two auth() routers (two issuers) with the default sessionKey', () => {
     const response = await authorize(agent, '/a')
     expect((await agent.request(`/a/callback${response.url.search}`)).status).toBe(302)
     expect((await agent.json('/me')).body.iss).toBe(asA.issuer)
+  })
+})
+
+describe('two auth() routers with a sessionKey each', () => {
+  it('req.auth is the one of the router whose section holds the user', async () => {
+    const agent = new Agent(keyedUrl)
+    const response = await authorize(agent, '/b')
+    expect((await agent.request(`/b/callback${response.url.search}`)).status).toBe(302)
+    const me = await agent.json('/me')
+    expect(me.status).toBe(200)
+    expect(me.body.iss).toBe(asB.issuer)
   })
 })

@@ -37,7 +37,7 @@ function claimRequest(req: Request, ctx: AuthContext, session: VaultSession): vo
   const previous =
     current !== null && typeof current === 'object' ? (current as Tagged)[OWNER] : undefined
   if (previous !== undefined && previous !== ctx) {
-    const ours = ctx.owner !== undefined && ctx.vault.readUser(session, ctx.owner) !== undefined
+    const ours = ctx.vault.readUser(session, identityOf(ctx)) !== undefined
     if (!ours) return
   }
   const auth: Tagged = createRequestAuth(session, ctx)
