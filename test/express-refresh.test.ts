@@ -49,13 +49,14 @@ afterAll(async () => {
   await as?.close()
 })
 
-async function storedUser(agent: Agent): Promise<{ v: number; tok: string }> {
+/** The sealed user record in the store (it changes with every token update: a new IV each time). */
+async function storedUser(agent: Agent): Promise<string> {
   const cookie = decodeURIComponent(agent.sessionCookie() ?? '')
   const sid = cookie.slice(2, cookie.lastIndexOf('.'))
   const stored = await new Promise<any>((resolve, reject) =>
     app.store.get(sid, (err, value) => (err ? reject(err) : resolve(value))),
   )
-  return { v: stored.codegrant.user.v, tok: stored.codegrant.user.tok }
+  return stored.codegrant.user as string
 }
 
 async function token(agent: Agent): Promise<string> {

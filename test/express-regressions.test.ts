@@ -12,7 +12,16 @@ import express from 'express'
 import session from 'express-session'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, authOf, sleep, startTestApp, type TestApp } from './express-harness.js'
+import { createSessionVault } from '../packages/express/src/session-vault.js'
+import { createTokenCipher } from '../packages/express/src/token-cipher.js'
+import {
+  Agent,
+  authOf,
+  sleep,
+  startTestApp,
+  TOKEN_SECRET,
+  type TestApp,
+} from './express-harness.js'
 import {
   baseEnv,
   runToExit,
@@ -113,18 +122,33 @@ describe('regression: open redirect through a normalised returnTo', () => {
       const authorize = new URL(res.location ?? '')
       expect(authorize.searchParams.get('acr_values')).toBe('urn:codegrant:never')
       const state = authorize.searchParams.get('state')
-      // The stored login transaction's returnTo is what the callback redirects to.
+      // The stored login transaction's returnTo is what the callback redirects to (logins are
+      // sealed: opened here with the app's secret, as the vault does).
+      const vault = createSessionVault({
+        sessionKey: 'codegrant',
+        maxLogins: 10,
+        cipher: createTokenCipher([TOKEN_SECRET]),
+        acquire: async () => async () => undefined,
+        touchAfter: 60,
+      })
       const sessions = (app.store as unknown as { sessions: Record<string, string> }).sessions
-      const targets = Object.values(sessions)
-        .map((s) => JSON.parse(s) as Record<string, { tx?: Record<string, { r: string }> }>)
-        .flatMap((s) => Object.values(s))
-        .flatMap((section) =>
-          section !== null && typeof section === 'object' && section.tx !== undefined
-            ? Object.entries(section.tx)
-            : [],
+      const targets = Object.entries(sessions)
+        .map(([sid, json]) =>
+          vault.takeLogin(
+            {
+              id: sid,
+              data: JSON.parse(json) as Record<string, unknown>,
+              store: app.store as never,
+              save: async () => undefined,
+              regenerate: async () => undefined,
+              destroy: async () => undefined,
+              expireIn: () => undefined,
+            },
+            state ?? '',
+          ),
         )
-        .filter(([s]) => s === state)
-        .map(([, entry]) => entry.r)
+        .filter((login) => login !== undefined)
+        .map((login) => login.returnTo)
       expect(targets).toEqual(['/'])
     })
   }

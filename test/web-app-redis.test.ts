@@ -1,4 +1,5 @@
 import { startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, atSecondStart, sleep } from './express-harness.js'
 import { startRedis, type RedisServer } from './support/redis.js'
@@ -56,6 +57,81 @@ describe('examples/web-app with REDIS_URL', () => {
     expect(results.map((r) => r.status)).toEqual(Array(6).fill(303))
     expect(as.grantCount('refresh_token')).toBe(1)
     expect(as.events.filter((e) => e.name === 'grant.error')).toEqual([])
+  })
+
+  it('anonymous /login requests leave only short-lived session keys (the login transaction TTL)', async () => {
+    const client = createClient({ url: redis.url })
+    await client.connect()
+    try {
+      const before = new Set(await client.keys('webapp:sess:*'))
+      for (let i = 0; i < 50; i++) {
+        const res = await fetch(`${one.url}/login`, { redirect: 'manual' })
+        expect(res.status).toBe(302)
+      }
+      const created = (await client.keys('webapp:sess:*')).filter((k) => !before.has(k))
+      expect(created).toHaveLength(50)
+      for (const key of created) {
+        const ttl = await client.ttl(key)
+        // The transaction lives 10 minutes; the session a minute more, never the 24 h of a login.
+        expect(ttl).toBeGreaterThan(0)
+        expect(ttl).toBeLessThanOrEqual(11 * 60)
+      }
+      // A completed login gets the configured session lifetime (24 h).
+      const agent = new Agent(one.url)
+      expect((await agent.login()).status).toBe(302)
+      const sid = decodeURIComponent(agent.sessionCookie() ?? '')
+        .slice(2)
+        .split('.')[0]
+      expect(await client.ttl(`webapp:sess:${sid}`)).toBeGreaterThan(23 * 3600)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('/login writes its session once (no second save at the end of the request)', async () => {
+    const monitor = createClient({ url: redis.url })
+    await monitor.connect()
+    const writes: string[] = []
+    await monitor.monitor((line: string) => {
+      const [name, key] = [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1])
+      if (name?.toUpperCase() === 'SET' && key?.startsWith('webapp:sess:')) writes.push(key)
+    })
+    const agent = new Agent(one.url)
+    const sidOf = () =>
+      decodeURIComponent(agent.sessionCookie() ?? '')
+        .slice(2)
+        .split('.')[0]
+    try {
+      const authorizationUrl = await agent.startLogin()
+      const anonymous = sidOf()
+      expect((await agent.finishLogin(authorizationUrl)).status).toBe(302)
+      await sleep(300)
+      // /login: its session once. (The callback writes the new session twice: once before its
+      // redirect, once more at the end, as express-session does for a regenerated session.)
+      expect(writes.filter((k) => k === `webapp:sess:${anonymous}`)).toHaveLength(1)
+    } finally {
+      await monitor.close()
+    }
+  })
+
+  it('an authenticated read-only request costs one Redis GET and no write', async () => {
+    const agent = new Agent(one.url)
+    expect((await agent.login()).status).toBe(302)
+    expect((await agent.json('/me')).status).toBe(200)
+    const monitor = createClient({ url: redis.url })
+    await monitor.connect()
+    const commands: string[] = []
+    await monitor.monitor((line: string) => {
+      const name = /"([^"]+)"/.exec(line)?.[1]
+      if (name !== undefined) commands.push(name.toUpperCase())
+    })
+    try {
+      for (let i = 0; i < 10; i++) expect((await agent.json('/me')).status).toBe(200)
+      await sleep(200)
+    } finally {
+      await monitor.close()
+    }
+    expect(commands).toEqual(Array(10).fill('GET'))
   })
 
   it('Redis down: 503, no crash; back when Redis returns', async () => {

@@ -29,4 +29,8 @@ it('sets a Secure, HttpOnly, SameSite=Lax session cookie when BASE_URL is https'
   expect(setCookie).toMatch(/;\s*Secure/i)
   expect(setCookie).toMatch(/HttpOnly/i)
   expect(setCookie).toMatch(/SameSite=Lax/i)
+  // __Host-: Secure, Path=/ and no Domain, so no subdomain or plain-http page can plant or shadow it.
+  expect(setCookie).toMatch(/^__Host-/)
+  expect(setCookie).toMatch(/;\s*Path=\/(;|$)/i)
+  expect(setCookie).not.toMatch(/Domain=/i)
 })

@@ -2,6 +2,7 @@
 // results, then the measured run. Latency percentiles come from per-response timings (float ms),
 // finer than autocannon's whole-millisecond histogram.
 
+import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import { config } from './config.mjs'
 
@@ -13,6 +14,7 @@ import { config } from './config.mjs'
  *   (a different Authorization header on every request, for instance)
  * @property {number} [duration] measured seconds
  * @property {number} [warmup] warm-up seconds
+ * @property {number} [serverPid] the server's process id, to measure its CPU use
  *
  * @typedef {object} Measurement
  * @property {number} rps 2xx responses per second over the measured run
@@ -24,7 +26,24 @@ import { config } from './config.mjs'
  * @property {number} seconds measured duration
  * @property {number} loadGeneratorCpu CPU seconds per second the load generator (this process)
  *   used during the measured run: near 1 means autocannon itself was the bottleneck
+ * @property {number} [serverCpuPerRequest] CPU microseconds the server process spent per 2xx
+ *   response during the measured run (from /proc; less sensitive to other load than req/s)
  */
+
+/**
+ * User + system CPU seconds of a process (Linux /proc), or NaN elsewhere.
+ * @param {number | undefined} pid
+ */
+function processCpu(pid) {
+  if (pid === undefined) return NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return NaN
+  }
+}
 
 /**
  * Runs autocannon once.
@@ -82,6 +101,7 @@ export async function measure(options) {
   let latencies = new Float64Array(1 << 16)
   let n = 0
   const cpuBefore = process.cpuUsage()
+  const serverBefore = processCpu(options.serverPid)
   const result = await runOnce(options, duration, (ms) => {
     if (n === latencies.length) {
       const grown = new Float64Array(latencies.length * 2)
@@ -91,6 +111,7 @@ export async function measure(options) {
     latencies[n++] = ms
   })
   const cpu = process.cpuUsage(cpuBefore)
+  const serverCpu = processCpu(options.serverPid) - serverBefore
   const sorted = latencies.subarray(0, n).sort()
   const pct = (/** @type {number} */ p) =>
     n === 0 ? NaN : /** @type {number} */ (sorted[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)])
@@ -104,5 +125,8 @@ export async function measure(options) {
     errors: result.errors + result.timeouts,
     seconds,
     loadGeneratorCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+    ...(Number.isFinite(serverCpu) && result['2xx'] > 0
+      ? { serverCpuPerRequest: (serverCpu * 1e6) / result['2xx'] }
+      : {}),
   }
 }

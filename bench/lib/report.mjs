@@ -60,7 +60,11 @@ export async function runScenario(scenario) {
       process.stderr.write(
         `  ${scenario.id} round ${round + 1}/${config.rounds} ${contender.name.padEnd(10)} ` +
           `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms` +
-          `  load-gen cpu ${(m.loadGeneratorCpu * 100).toFixed(0)}%${flag}\n`,
+          `  load-gen cpu ${(m.loadGeneratorCpu * 100).toFixed(0)}%` +
+          (m.serverCpuPerRequest !== undefined
+            ? `  server cpu ${m.serverCpuPerRequest.toFixed(0)} µs/req`
+            : '') +
+          `${flag}\n`,
       )
     }
   }

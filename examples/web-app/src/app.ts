@@ -89,6 +89,9 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
 
   app.use(
     session({
+      // On https the __Host- prefix: the browser keeps the cookie only if it is Secure, for
+      // Path=/ and without Domain, so no subdomain or plain-http page can set or shadow it.
+      ...(https ? { name: '__Host-codegrant.sid' } : {}),
       secret: config.sessionSecret,
       resave: false,
       saveUninitialized: false,

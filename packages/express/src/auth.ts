@@ -1,19 +1,50 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { backchannelLogoutHandler } from './backchannel-logout.js'
 import { callbackHandler } from './callback.js'
-import { attachContext, createContext, storeOps } from './context.js'
+import {
+  attachContext,
+  clientOf,
+  createContext,
+  identityOf,
+  isShared,
+  type AuthContext,
+} from './context.js'
 import { AuthError } from './errors.js'
+import { sessionOf } from './express-session.js'
 import { loginHandler } from './login.js'
 import { logoutHandler } from './logout.js'
 import { resolveOptions, type AuthOptions } from './options.js'
 import { createRequestAuth, type RequestAuth } from './request-auth.js'
-import { nowSeconds, readSection, type SessionLike } from './session-data.js'
-import { regenerateSession } from './session-ops.js'
-import { withSessionLock } from './store-guard.js'
+import { nowSeconds } from './session-record.js'
+import type { VaultSession } from './session-vault.js'
 
 const SESSION_REQUIRED =
   'express-session is not mounted before auth(): add app.use(session({ secret, resave: false, ' +
   'saveUninitialized: false, cookie: { httpOnly: true, sameSite: "lax", secure: true } })) before app.use(auth(...))'
+
+// The request's `req.auth` comes from this router, not from another one (or another package).
+const OWNER = Symbol.for('@codegrant/express.request-auth')
+
+type Tagged = RequestAuth & { [OWNER]?: AuthContext }
+
+/**
+ * Whose `req.auth` this is: the first router sets it; a later one replaces it only when the
+ * session's user logged in through that later router.
+ */
+function claimRequest(req: Request, ctx: AuthContext, session: VaultSession): void {
+  // Through Reflect: `req.auth` may be typed by another package's global declaration.
+  const current: unknown = Reflect.get(req, 'auth')
+  const previous =
+    current !== null && typeof current === 'object' ? (current as Tagged)[OWNER] : undefined
+  if (previous !== undefined && previous !== ctx) {
+    const ours = ctx.vault.readUser(session, identityOf(ctx)) !== undefined
+    if (!ours) return
+  }
+  const auth: Tagged = createRequestAuth(session, ctx)
+  Object.defineProperty(auth, OWNER, { value: ctx })
+  Reflect.set(req, 'auth', auth)
+  attachContext(req, ctx, req.baseUrl)
+}
 
 /**
  * The login middleware: a Router with the login, callback (GET, and POST for `form_post`),
@@ -26,14 +57,30 @@ const SESSION_REQUIRED =
  * app.get('/profile', requiresAuth(), (req, res) => res.json(getAuth(req).user))
  * ```
  *
+ * Several routers (several issuers) on one app: give each its own routes; see the README.
+ *
  * @throws TypeError for an invalid option, naming it.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
 export function auth(options: AuthOptions): Router {
   const config = resolveOptions(options)
   const ctx = createContext(config)
+  const { vault } = ctx
   const router = express.Router()
   const form = express.urlencoded({ extended: false, limit: '64kb' })
+
+  const proceed = (req: Request, session: VaultSession, next: NextFunction): void => {
+    claimRequest(req, ctx, session)
+    if (config.absoluteDuration !== false) {
+      const user = vault.readUser(session, identityOf(ctx))
+      if (user !== undefined && nowSeconds() - user.loggedInAt > config.absoluteDuration) {
+        // Absolute lifetime reached: the session ends whatever the activity.
+        vault.endSession(session, 'regenerate').then(() => next(), next)
+        return
+      }
+    }
+    next()
+  }
 
   router.use((req: Request, _res: Response, next: NextFunction) => {
     if (req.session == null) {
@@ -45,20 +92,18 @@ export function auth(options: AuthOptions): Router {
       return
     }
     ctx.sawSession = true
-    storeOps(ctx, req)
-    attachContext(req, ctx, req.baseUrl)
-    ;(req as unknown as { auth: RequestAuth }).auth = createRequestAuth(req, ctx)
-    if (config.absoluteDuration !== false) {
-      const user = readSection(req.session as unknown as SessionLike, config.sessionKey)?.user
-      if (user !== undefined && nowSeconds() - user.login > config.absoluteDuration) {
-        // Absolute lifetime reached: the session ends whatever the activity.
-        // Under the session lock, so an in-flight refresh cannot write the old session back.
-        const sid = req.sessionID
-        withSessionLock(ctx.guard, sid, () => regenerateSession(req)).then(() => next(), next)
-        return
-      }
+    const session = sessionOf(req)
+    vault.attach(session.store)
+    if (isShared(ctx) && ctx.owner === undefined && vault.readUser(session) !== undefined) {
+      // Routers share the session: whose user it is depends on this router's issuer, known
+      // once its client is.
+      clientOf(ctx).then(
+        () => proceed(req, session, next),
+        () => proceed(req, session, next),
+      )
+      return
     }
-    next()
+    proceed(req, session, next)
   })
 
   const { routes } = config

@@ -1,9 +1,9 @@
 import { isCodegrantError, validateLogoutToken } from '@codegrant/core'
 import type { Request, Response } from 'express'
-import { storeOps, type AuthContext } from './context.js'
+import { clientOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
+import { sessionOf } from './express-session.js'
 import { indexKey } from './session-index.js'
-import { withSessionLock } from './store-guard.js'
 
 // A logout token is remembered (for replay detection) at least this long.
 const MIN_JTI_TTL = 300
@@ -35,7 +35,7 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
   }
   let result: Awaited<ReturnType<typeof validateLogoutToken>>
   try {
-    const client = await config.getClient()
+    const client = await clientOf(ctx)
     result = await validateLogoutToken(client, token)
   } catch (err) {
     const code = (err as { code?: unknown }).code
@@ -76,11 +76,23 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
     return
   }
   try {
-    const ops = storeOps(ctx, req)
-    for (const sessionId of await config.sessionIndex.find(key)) {
-      // Under the session lock, so an in-flight refresh cannot write the session back.
-      await withSessionLock(ctx.guard, sessionId, () => ops.destroy(sessionId))
-      ctx.recent.delete(sessionId)
+    const { store } = sessionOf(req)
+    const sessionIds = await config.sessionIndex.find(key)
+    if (sid !== undefined && sub !== undefined) {
+      // A token naming a login session by sid and its user by sub: both must hold for every
+      // session it ends (a token for one user never ends another user's session).
+      for (const sessionId of sessionIds) {
+        const user = await ctx.vault.loadUser(store, sessionId)
+        if (user !== undefined && user.claims.sub !== sub) {
+          config.logger?.warn('back-channel logout token refused: sub does not match the session')
+          reply(res, 400, 'invalid_request', 'The logout token is invalid')
+          return
+        }
+      }
+    }
+    for (const sessionId of sessionIds) {
+      // The vault ends it under the session lock, so an in-flight refresh cannot write it back.
+      await ctx.vault.endSessionById(store, sessionId)
     }
     await config.sessionIndex.remove(key)
   } catch (err) {

@@ -2,13 +2,11 @@ import { handleCallback, isCodegrantError, type Client, type CodegrantError } fr
 import { randomBytes } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
 import { asUnavailable } from './as-error.js'
-import type { AuthContext } from './context.js'
+import { clientOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
-import { ensureSection, nowSeconds, readSection, type SessionLike } from './session-data.js'
+import { sessionOf } from './express-session.js'
+import { nowSeconds } from './session-record.js'
 import { indexKey } from './session-index.js'
-import { regenerateSession, saveSession } from './session-ops.js'
-import { markConsumed } from './store-guard.js'
-import { sealUser } from './user-record.js'
 
 const MESSAGES: Partial<Record<CodegrantError['code'], string>> = {
   ERR_AUTHORIZATION_ERROR: 'the authorization server returned an error',
@@ -132,11 +130,10 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
   const state = stateOf(req)
   if (state === undefined)
     throw new AuthError('ERR_STATE_MISSING', 'Login failed: the response has no state')
-  const session = req.session as unknown as SessionLike
-  const section = readSection(session, config.sessionKey)
-  const tx = section?.tx
-  const entry = tx !== undefined && Object.hasOwn(tx, state) ? tx[state] : undefined
-  if (section === undefined || tx === undefined || entry === undefined) {
+  const { vault } = ctx
+  const session = sessionOf(req)
+  const entry = vault.takeLogin(session, state)
+  if (entry === undefined) {
     if (
       req.method === 'POST' &&
       req.get('sec-fetch-site') === 'cross-site' &&
@@ -152,16 +149,12 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
       'Login failed: no login in progress matches this response (already completed, expired, or started in another browser)',
     )
   }
-  // Consumed exactly once, whatever happens next.
-  delete tx[state]
-  if (Object.keys(tx).length === 0) delete section.tx
-  markConsumed(session, state)
 
   const fail = async (err: AuthError): Promise<never> => {
-    await saveSession(req).catch(() => undefined)
+    await vault.save(session).catch(() => undefined)
     throw err
   }
-  if (entry.t.expires_at <= nowSeconds()) {
+  if (entry.transaction.expires_at <= nowSeconds()) {
     return fail(
       new AuthError(
         'ERR_TRANSACTION_EXPIRED',
@@ -171,13 +164,27 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
   }
   let client: Client
   try {
-    client = await config.getClient()
+    client = await clientOf(ctx)
   } catch (err) {
     return fail(asUnavailable(err, 'Login'))
   }
+  if (
+    entry.issuer !== client.issuer ||
+    entry.clientId !== client.clientId ||
+    entry.transaction.redirect_uri !== client.redirectUri
+  ) {
+    // Started by another auth() router (another issuer or client): the response must go back
+    // to the router that sent the request (RFC 9700 section 4.4.2, mix-up attacks).
+    return fail(
+      new AuthError(
+        'ERR_LOGIN_FAILED',
+        'Login failed: the response reached the callback of another authorization server',
+      ),
+    )
+  }
   let result: Awaited<ReturnType<typeof handleCallback>>
   try {
-    result = await handleCallback(client, callbackInput(client, req), entry.t)
+    result = await handleCallback(client, callbackInput(client, req), entry.transaction)
   } catch (err) {
     return fail(loginError(err))
   }
@@ -190,7 +197,7 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
       ),
     )
   }
-  if (entry.acr !== undefined && !entry.acr.split(' ').includes(String(claims.acr))) {
+  if (entry.acrValues !== undefined && !entry.acrValues.split(' ').includes(String(claims.acr))) {
     return fail(
       new AuthError(
         'ERR_STEP_UP_FAILED',
@@ -201,11 +208,7 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
 
   // Session fixation defence: the logged-in session gets a new id. Other logins in progress
   // (other tabs) move along with it.
-  const remaining = section.tx
-  await regenerateSession(req)
-  const fresh = ensureSection(req.session as unknown as SessionLike, config.sessionKey)
-  if (remaining !== undefined) fresh.tx = remaining
-  fresh.user = sealUser(config.cipher, result.tokens, claims, nowSeconds())
+  await vault.logIn(session, vault.newUser(client, result.tokens, claims))
 
   const keys = [indexKey('sub', claims.iss, claims.sub)]
   if (typeof claims.sid === 'string') keys.push(indexKey('sid', claims.iss, claims.sid))
@@ -216,13 +219,13 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
   try {
     await config.sessionIndex.add(keys, req.sessionID, ttl)
   } catch (err) {
-    await regenerateSession(req).catch(() => undefined)
+    await vault.endSession(session, 'regenerate').catch(() => undefined)
     throw err instanceof AuthError
       ? err
       : new AuthError('ERR_STORE_UNAVAILABLE', 'The session index is unavailable', { cause: err })
   }
-  await saveSession(req)
-  res.redirect(302, entry.r)
+  await vault.save(session)
+  res.redirect(302, entry.returnTo)
 }
 
 /** `GET|POST /callback`: completes the login or passes a typed {@link AuthError} to `next`. */

@@ -1,24 +1,45 @@
+import type { Client } from '@codegrant/core'
 import type { Request } from 'express'
-import type { Store } from 'express-session'
 import type { ResolvedConfig } from './options.js'
-import type { UserRecord } from './session-data.js'
-import { guardStore, type GuardConfig, type StoreOps } from './store-guard.js'
-
-const RECENT_GRACE_MS = 30_000
-const RECENT_MAX = 10_000
+import {
+  createSessionVault,
+  type AcquireLock,
+  type SessionVault,
+  type VaultOwner,
+} from './session-vault.js'
 
 /** The runtime state of one `auth()` router. */
 export interface AuthContext {
   readonly config: ResolvedConfig
-  readonly guard: GuardConfig
-  /** Token records refreshed in this process lately, by session id (a grace window for latecomers). */
-  readonly recent: Map<string, { user: UserRecord; until: number }>
+  readonly vault: SessionVault
+  /** The issuer and client of this router, once its client is known. */
+  owner: VaultOwner | undefined
   /** Set once a request arrived with `req.session`: a later request without it means the store failed. */
   sawSession: boolean
 }
 
+// How many auth() routers of this process use each session key: routers that share one must
+// tell whose login a session holds (several issuers on one app).
+const routersByKey = new Map<string, number>()
+
+// Matches no user record: the identity of a router sharing its session key whose client is unknown.
+const NOBODY: VaultOwner = Object.freeze({ issuer: '', clientId: '' })
+
+/** Whether other routers of this process use the same session key. */
+export function isShared(ctx: AuthContext): boolean {
+  return (routersByKey.get(ctx.config.sessionKey) ?? 0) > 1
+}
+
+/**
+ * The identity the router reads users with: its own once known; before that nobody when it
+ * shares the session key (fail closed), anybody when it is alone.
+ */
+export function identityOf(ctx: AuthContext): VaultOwner | undefined {
+  return ctx.owner ?? (isShared(ctx) ? NOBODY : undefined)
+}
+
 /** Takes the in-process lock for the session, then the shared one when configured. */
-function acquirer(config: ResolvedConfig): (sid: string) => Promise<() => Promise<void>> {
+function acquirer(config: ResolvedConfig): AcquireLock {
   return async (sid) => {
     const key = `sess:${sid}`
     const releaseLocal = await config.localLock.acquire(key)
@@ -40,42 +61,28 @@ function acquirer(config: ResolvedConfig): (sid: string) => Promise<() => Promis
 }
 
 export function createContext(config: ResolvedConfig): AuthContext {
+  routersByKey.set(config.sessionKey, (routersByKey.get(config.sessionKey) ?? 0) + 1)
   return {
     config,
-    guard: Object.freeze({
+    vault: createSessionVault({
       sessionKey: config.sessionKey,
-      maxTransactions: config.maxTransactions,
+      maxLogins: config.maxTransactions,
+      cipher: config.cipher,
       acquire: acquirer(config),
+      touchAfter: config.touchAfter,
+      onTampered: (what) =>
+        config.logger?.warn(`session ${what} refused: edited or moved between sessions`),
     }),
-    recent: new Map(),
+    owner: undefined,
     sawSession: false,
   }
 }
 
-/** Remembers a refreshed record for the grace window. */
-export function rememberRefresh(ctx: AuthContext, sid: string, user: UserRecord): void {
-  const now = Date.now()
-  if (ctx.recent.size >= RECENT_MAX) {
-    for (const [key, entry] of ctx.recent) if (entry.until <= now) ctx.recent.delete(key)
-    if (ctx.recent.size >= RECENT_MAX) ctx.recent.clear()
-  }
-  ctx.recent.set(sid, { user, until: now + RECENT_GRACE_MS })
-}
-
-/** A record refreshed in this process within the grace window, if any. */
-export function recentRefresh(ctx: AuthContext, sid: string): UserRecord | undefined {
-  const entry = ctx.recent.get(sid)
-  if (entry === undefined) return undefined
-  if (entry.until <= Date.now()) {
-    ctx.recent.delete(sid)
-    return undefined
-  }
-  return entry.user
-}
-
-/** The store operations for the request's session store (guarding the store on first use). */
-export function storeOps(ctx: AuthContext, req: Request): StoreOps {
-  return guardStore(req.sessionStore as Store, ctx.guard)
+/** The router's client; remembers its issuer and client id as the router's identity. */
+export async function clientOf(ctx: AuthContext): Promise<Client> {
+  const client = await ctx.config.getClient()
+  ctx.owner ??= Object.freeze({ issuer: client.issuer, clientId: client.clientId })
+  return client
 }
 
 const CONTEXT = Symbol.for('@codegrant/express.context')

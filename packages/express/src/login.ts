@@ -1,11 +1,9 @@
 import { createAuthorizationRequest } from '@codegrant/core'
 import type { NextFunction, Request, Response } from 'express'
 import { asUnavailable } from './as-error.js'
-import type { AuthContext } from './context.js'
+import { clientOf, type AuthContext } from './context.js'
+import { sessionOf } from './express-session.js'
 import { safeReturnTo } from './return-to.js'
-import { ensureSection, nowSeconds, pruneTransactions } from './session-data.js'
-import { saveSession } from './session-ops.js'
-import { markConsumed } from './store-guard.js'
 
 /** What a login asks for beyond the configured defaults. */
 export interface LoginParams {
@@ -19,7 +17,8 @@ export interface LoginParams {
 
 /**
  * Starts a login: creates the authorization request, stores its transaction in the session under
- * its `state` (next to any other logins in progress), saves the session, then redirects to the AS.
+ * its `state` (next to any other logins in progress, with the issuer and client it is for), saves
+ * the session, then redirects to the AS.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.1 (state, PKCE)
  */
@@ -31,8 +30,9 @@ export async function startLogin(
 ): Promise<void> {
   const { config } = ctx
   let request: Awaited<ReturnType<typeof createAuthorizationRequest>>
+  let client: Awaited<ReturnType<typeof clientOf>>
   try {
-    const client = await config.getClient()
+    client = await clientOf(ctx)
     request = await createAuthorizationRequest(client, {
       ...(config.scope !== undefined ? { scope: config.scope } : {}),
       ...(config.resource !== undefined ? { resource: config.resource } : {}),
@@ -48,24 +48,13 @@ export async function startLogin(
     throw asUnavailable(err, 'Login')
   }
   const { transaction } = request
-  const section = ensureSection(
-    req.session as unknown as Record<string, unknown>,
-    config.sessionKey,
-  )
-  const tx = { ...section.tx }
-  tx[transaction.state] = {
-    t: transaction,
-    r: params.returnTo,
-    ...(params.acrValues !== undefined ? { acr: params.acrValues } : {}),
-  }
-  const pruned = pruneTransactions(tx, config.maxTransactions, nowSeconds())
-  // Dropped ones stay dropped even if a concurrent request's copy still has them.
-  for (const state of Object.keys(tx)) {
-    if (pruned === undefined || !Object.hasOwn(pruned, state)) markConsumed(req.session, state)
-  }
-  if (pruned === undefined) delete section.tx
-  else section.tx = pruned
-  await saveSession(req)
+  await ctx.vault.addLogin(sessionOf(req), {
+    transaction,
+    issuer: client.issuer,
+    clientId: client.clientId,
+    returnTo: params.returnTo,
+    ...(params.acrValues !== undefined ? { acrValues: params.acrValues } : {}),
+  })
   res.set('Cache-Control', 'no-store')
   res.redirect(302, request.url.href)
 }

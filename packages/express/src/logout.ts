@@ -1,21 +1,18 @@
 import { buildEndSessionUrl, revokeToken, type Client } from '@codegrant/core'
 import type { NextFunction, Request, Response } from 'express'
-import type { AuthContext } from './context.js'
-import { readSection, type SessionLike } from './session-data.js'
-import { destroySession } from './session-ops.js'
-import { openTokens } from './user-record.js'
-import { withSessionLock } from './store-guard.js'
+import { clientOf, identityOf, type AuthContext } from './context.js'
+import { sessionOf } from './express-session.js'
 
 async function logout(req: Request, res: Response, ctx: AuthContext): Promise<void> {
   const { config } = ctx
   res.set('Cache-Control', 'no-store')
-  const user = readSection(req.session as unknown as SessionLike, config.sessionKey)?.user
-  const tokens = user === undefined ? undefined : openTokens(config.cipher, user)
-  const sid = req.sessionID
-  // The local session ends first, whatever the AS says afterwards. Under the session lock, so an
-  // in-flight refresh finishes first (and then finds the session gone) instead of writing it back.
-  await withSessionLock(ctx.guard, sid, () => destroySession(req))
-  ctx.recent.delete(sid)
+  const { vault } = ctx
+  const session = sessionOf(req)
+  const user = vault.readUser(session, identityOf(ctx))
+  const tokens = user?.tokens
+  // The local session ends first, whatever the AS says afterwards (the vault ends it under the
+  // session lock, so an in-flight refresh cannot write it back).
+  await vault.endSession(session, 'destroy')
   if (user === undefined) {
     res.redirect(302, config.postLogoutRedirect)
     return
@@ -23,7 +20,7 @@ async function logout(req: Request, res: Response, ctx: AuthContext): Promise<vo
 
   let client: Client | undefined
   try {
-    client = await config.getClient()
+    client = await clientOf(ctx)
   } catch {
     client = undefined
   }

@@ -58,8 +58,18 @@ export interface AuthOptions {
   refreshMargin?: number
   /** Seconds after login when the session ends regardless of activity, or `false`. @default 604800 (7 days) */
   absoluteDuration?: number | false
-  /** Key of this package's data in `req.session`. @default 'codegrant' */
+  /**
+   * Key of this package's data in `req.session`. Several routers may share it (one login per
+   * session, each router sees only the users that logged in through it). @default 'codegrant'
+   */
   sessionKey?: string
+  /**
+   * Seconds between two `store.touch` calls of one session that reach the store (express-session
+   * touches on every request a session is not saved, to roll its expiry): a read-only request
+   * then costs one store read and no write. The store entry may expire up to this much before
+   * the cookie does. `0` passes every touch through. @default 60
+   */
+  touchAfter?: number
   /** Lock for refreshes and token writes. @default in-process ({@link createMemoryLock}) */
   lock?: SessionLock
   /** Index for back-channel logout. @default in-process ({@link createMemorySessionIndex}) */
@@ -86,6 +96,7 @@ export interface ResolvedConfig {
   readonly refreshMargin: number
   readonly absoluteDuration: number | false
   readonly sessionKey: string
+  readonly touchAfter: number
   readonly lock: SessionLock
   readonly localLock: SessionLock
   readonly sessionIndex: SessionIndex
@@ -221,6 +232,7 @@ export function resolveOptions(options: AuthOptions): ResolvedConfig {
     refreshMargin: count('refreshMargin', options.refreshMargin, 60, 0),
     absoluteDuration: absolute === undefined ? 604_800 : absolute,
     sessionKey: optionalString('sessionKey', options.sessionKey) ?? 'codegrant',
+    touchAfter: count('touchAfter', options.touchAfter, 60, 0),
     lock: lock ?? localLock,
     localLock,
     sessionIndex: index ?? createMemorySessionIndex(),

@@ -3,16 +3,12 @@ import {
   isCodegrantError,
   refreshTokens,
   type IdTokenClaims,
-  type TokenSet,
 } from '@codegrant/core'
-import type { Request } from 'express'
 import { asUnavailable } from './as-error.js'
-import { recentRefresh, rememberRefresh, storeOps, type AuthContext } from './context.js'
+import { clientOf, identityOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
-import { readSection, nowSeconds, type UserRecord } from './session-data.js'
-import { regenerateSession } from './session-ops.js'
-import { needsRefresh, openTokens, sealUser } from './user-record.js'
-import { withSessionLock } from './store-guard.js'
+import { needsRefresh, nowSeconds, type StoredUser } from './session-record.js'
+import type { UserUpdate, VaultSession } from './session-vault.js'
 
 /** Options of {@link RequestAuth.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -45,154 +41,80 @@ export interface RequestAuth {
   fetchUserInfo(): Promise<Record<string, unknown> & { sub: string }>
 }
 
-/** The stored tokens were encrypted with a secret no longer configured. */
-class UndecryptableTokens extends Error {}
+/** Builds `req.auth` for one request. Every session read and write goes through the vault. */
+export function createRequestAuth(session: VaultSession, ctx: AuthContext): RequestAuth {
+  const { config, vault } = ctx
 
-/** Builds `req.auth` for one request. Tokens are decrypted at most once per record. */
-export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
-  const { config } = ctx
-  let opened: { user: UserRecord; tokens: TokenSet } | undefined
-
-  const currentUser = (): UserRecord | undefined =>
-    req.session === undefined ? undefined : readSection(req.session, config.sessionKey)?.user
-
-  const tokensOf = (user: UserRecord): TokenSet => {
-    if (opened?.user === user) return opened.tokens
-    const tokens = openTokens(config.cipher, user)
-    if (tokens === undefined) throw new UndecryptableTokens()
-    opened = { user, tokens }
-    return tokens
-  }
-
-  const adopt = (user: UserRecord): void => {
-    const section =
-      req.session === undefined ? undefined : readSection(req.session, config.sessionKey)
-    if (section !== undefined) section.user = user
-  }
+  const currentUser = (): StoredUser | undefined => vault.readUser(session, identityOf(ctx))
 
   const endSession = async (cause: unknown, message: string): Promise<never> => {
-    // Under the session lock, like every other destruction of a session with tokens.
-    const sid = req.sessionID
-    await withSessionLock(ctx.guard, sid, () => regenerateSession(req)).catch(() => undefined)
+    await vault.endSession(session, 'regenerate').catch(() => undefined)
     throw new AuthError('ERR_SESSION_ENDED', message, { cause })
   }
 
-  const refresh = async (mine: UserRecord): Promise<string> => {
-    const sid = req.sessionID
-    const now = nowSeconds()
-    // A request of this process refreshed this session a moment ago: use its result.
-    const recent = recentRefresh(ctx, sid)
+  // Runs under the session lock, with the stored user record.
+  const refreshStored = async (seen: StoredUser, current: StoredUser): Promise<UserUpdate> => {
+    // Another request or instance refreshed since this request loaded the session: use its result.
     if (
-      recent !== undefined &&
-      recent.v > mine.v &&
-      !needsRefresh(recent, now, config.refreshMargin)
+      current.tokenVersion !== seen.tokenVersion &&
+      !needsRefresh(current, nowSeconds(), config.refreshMargin)
     ) {
-      adopt(recent)
-      return tokensOf(recent).access_token
+      return { keep: true }
     }
-
-    const outcome = await withSessionLock(ctx.guard, sid, () => refreshLocked(sid, mine))
-    if ('token' in outcome) return outcome.token
-    return endSession(outcome.ended, 'The session has ended: please log in again')
-  }
-
-  // Runs under the session lock.
-  const refreshLocked = async (
-    sid: string,
-    mine: UserRecord,
-  ): Promise<{ token: string } | { ended: unknown }> => {
-    const ops = storeOps(ctx, req)
-    // Re-read: another request or instance may have refreshed (and rotated the refresh token)
-    // since this request loaded the session.
-    const stored = await ops.get(sid)
-    const section = stored === undefined ? undefined : readSection(stored, config.sessionKey)
-    const theirs = section?.user
-    if (stored === undefined || section === undefined || theirs === undefined) {
-      return { ended: new AuthError('ERR_SESSION_ENDED', 'The session was ended elsewhere') }
-    }
-    if (theirs.v !== mine.v) {
-      adopt(theirs)
-      if (!needsRefresh(theirs, nowSeconds(), config.refreshMargin)) {
-        return { token: tokensOf(theirs).access_token }
-      }
-    }
-    const tokens = tokensOf(theirs)
+    const tokens = current.tokens
     if (tokens.refresh_token === undefined) {
-      if (theirs.exp !== undefined && theirs.exp <= nowSeconds()) {
+      const exp = current.accessTokenExpiresAt
+      if (exp !== undefined && exp <= nowSeconds()) {
         throw new AuthError(
           'ERR_TOKEN_EXPIRED',
           'The access token expired and there is no refresh token',
         )
       }
-      return { token: tokens.access_token }
+      return { keep: true }
     }
-    const client = await config.getClient().catch((err: unknown) => {
+    const client = await clientOf(ctx).catch((err: unknown) => {
       throw asUnavailable(err, 'Token refresh')
     })
-    let result: Awaited<ReturnType<typeof refreshTokens>>
     try {
-      result = await refreshTokens(
+      const result = await refreshTokens(
         client,
         tokens,
         config.resource === undefined ? undefined : { resource: config.resource },
       )
+      const owner = { issuer: current.issuer, clientId: current.clientId }
+      return {
+        write: vault.newUser(owner, result.tokens, result.claims ?? current.claims, current),
+      }
     } catch (err) {
       if (
         isCodegrantError(err, 'ERR_INVALID_GRANT') ||
         isCodegrantError(err, 'ERR_ID_TOKEN_INVALID')
       ) {
         // The grant is gone (revoked, expired, reused): end the session cleanly.
-        await ops.destroy(sid)
-        ctx.recent.delete(sid)
-        return { ended: err }
+        return { end: err }
       }
       throw asUnavailable(err, 'Token refresh')
     }
-    const next = sealUser(
-      config.cipher,
-      result.tokens,
-      result.claims ?? theirs.claims,
-      nowSeconds(),
-      theirs,
-    )
-    // Write back only over the record this refresh started from (compare on version), and never
-    // bring back a session that was destroyed meanwhile (logout, back-channel logout, another
-    // instance after a lost lock): re-read it first. We still hold the session lock here.
-    const current = await ops.get(sid)
-    const currentSection =
-      current === undefined ? undefined : readSection(current, config.sessionKey)
-    const latest = currentSection?.user
-    if (current === undefined || currentSection === undefined || latest === undefined) {
-      ctx.recent.delete(sid)
-      return { ended: new AuthError('ERR_SESSION_ENDED', 'The session was ended elsewhere') }
-    }
-    if (latest.v !== theirs.v) {
-      // Someone else wrote a token set meanwhile: theirs is the one the store keeps.
-      adopt(latest)
-      return { token: tokensOf(latest).access_token }
-    }
-    currentSection.user = next
-    await ops.set(sid, current)
-    rememberRefresh(ctx, sid, next)
-    opened = { user: next, tokens: result.tokens }
-    adopt(next)
-    return { token: result.tokens.access_token }
   }
 
   const getAccessToken = async (options?: GetAccessTokenOptions): Promise<string> => {
     const user = currentUser()
-    if (user === undefined) throw new AuthError('ERR_UNAUTHENTICATED', 'Not logged in')
-    try {
-      const force = options?.forceRefresh === true
-      if (!force && !needsRefresh(user, nowSeconds(), config.refreshMargin)) {
-        return tokensOf(user).access_token
+    if (user === undefined) {
+      if (vault.holdsLostUser(session)) {
+        // Sealed with a secret that was rotated out (or refused): the login is lost.
+        return endSession(undefined, 'The session has ended: please log in again')
       }
-      return await refresh(user)
-    } catch (err) {
-      if (!(err instanceof UndecryptableTokens)) throw err
-      // Encrypted with a secret that was rotated out: the tokens are lost, so is the login.
-      return endSession(undefined, 'The session has ended: please log in again')
+      throw new AuthError('ERR_UNAUTHENTICATED', 'Not logged in')
     }
+    const force = options?.forceRefresh === true
+    if (!force && !needsRefresh(user, nowSeconds(), config.refreshMargin)) {
+      return user.tokens.access_token
+    }
+    const outcome = await vault.updateUser(session, user, (current) => refreshStored(user, current))
+    if ('ended' in outcome) {
+      return endSession(outcome.ended, 'The session has ended: please log in again')
+    }
+    return outcome.user.tokens.access_token
   }
 
   return {
@@ -203,14 +125,14 @@ export function createRequestAuth(req: Request, ctx: AuthContext): RequestAuth {
       return currentUser()?.claims
     },
     get accessTokenExpiresAt() {
-      return currentUser()?.exp
+      return currentUser()?.accessTokenExpiresAt
     },
     getAccessToken,
     async fetchUserInfo() {
       const user = currentUser()
       if (user === undefined) throw new AuthError('ERR_UNAUTHENTICATED', 'Not logged in')
       const accessToken = await getAccessToken()
-      const client = await config.getClient().catch((err: unknown) => {
+      const client = await clientOf(ctx).catch((err: unknown) => {
         throw asUnavailable(err, 'UserInfo')
       })
       try {

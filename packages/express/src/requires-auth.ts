@@ -5,7 +5,7 @@ import { AuthError } from './errors.js'
 import type { AuthRequest } from './get-auth.js'
 import { startLogin } from './login.js'
 import { safeReturnTo } from './return-to.js'
-import { nowSeconds } from './session-data.js'
+import { nowSeconds } from './session-record.js'
 
 /** Options of {@link requiresAuth}. */
 export interface RequiresAuthOptions {

@@ -10,7 +10,8 @@ const MAX_LENGTH = 2048
  */
 export function safeReturnTo(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH) return undefined
-  if (value[0] !== '/' || value[1] === '/' || value.includes('\\')) return undefined
+  // `//evil` needs no check of its own: it resolves to another origin, refused below.
+  if (value[0] !== '/' || value.includes('\\')) return undefined
   if (/[\u0000-\u001f\u007f]/.test(value)) return undefined
   let url: URL
   try {

@@ -227,6 +227,27 @@ describe('callback failures', () => {
   })
 })
 
+describe('form_post resubmit page', () => {
+  it('escapes quotes in the re-posted fields, so a value cannot break out of its attribute', async () => {
+    await start()
+    const attack = 'x" autofocus onfocus="alert(1)'
+    const res = await fetch(new URL('/callback', base), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'sec-fetch-site': 'cross-site',
+      },
+      body: new URLSearchParams({ state: 'st', code: attack, [`a"b`]: 'v' }).toString(),
+    })
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('value="x&quot; autofocus onfocus=&quot;alert(1)"')
+    expect(html).toContain('name="a&quot;b"')
+    expect(html).not.toContain('" autofocus')
+  })
+})
+
 describe('step-up', () => {
   it('maxAge: an old auth_time sends the user to re-authenticate with max_age', async () => {
     await start()
@@ -341,6 +362,26 @@ describe('back-channel logout', () => {
     const res = await post('a.b.c')
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({ error: 'invalid_request' })
+  })
+
+  it('refuses a token whose sub differs from the user of the session its sid names', async () => {
+    await start()
+    claimsForNextLogin = { sid: 'op-session-1' }
+    const browser = new Browser()
+    await browser.login()
+    expect((await browser.get('/me')).status).toBe(200)
+    const token = (sub: string, jti: string) => ({
+      claims: { iss: 'https://as.example', jti, exp: now() + 60 },
+      sid: 'op-session-1',
+      sub,
+    })
+    mocked.validateLogoutToken.mockResolvedValueOnce(token('someone-else', 'j1') as never)
+    const refused = await post('a.b.c')
+    expect(refused.status).toBe(400)
+    expect((await browser.get('/me')).status).toBe(200)
+    mocked.validateLogoutToken.mockResolvedValueOnce(token('user-1', 'j2') as never)
+    expect((await post('a.b.c')).status).toBe(200)
+    expect((await browser.get('/me')).status).toBe(401)
   })
 
   it('AS keys unreachable: 503 so the OP may retry, not a verdict on the token', async () => {

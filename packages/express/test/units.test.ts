@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { createMemoryLock } from '../src/lock.js'
 import { resolveOptions } from '../src/options.js'
 import { safeReturnTo } from '../src/return-to.js'
-import { pruneTransactions, type StoredTransaction } from '../src/session-data.js'
+import {
+  needsRefresh,
+  pruneLogins,
+  type StoredLogin,
+  type StoredUser,
+} from '../src/session-record.js'
 import { createTokenCipher } from '../src/token-cipher.js'
-import { needsRefresh } from '../src/user-record.js'
-import type { UserRecord } from '../src/session-data.js'
 
 const SECRET_A = 'a'.repeat(40)
 const SECRET_B = 'b'.repeat(40)
@@ -44,6 +47,9 @@ describe('safeReturnTo', () => {
   })
   it.each([
     '//evil.example',
+    '///evil.example',
+    '//evil.example:443/x',
+    '//127.0.0.1/x',
     '/\\evil.example',
     '\\\\evil',
     'https://evil.example/',
@@ -65,13 +71,15 @@ describe('safeReturnTo', () => {
 })
 
 describe('needsRefresh', () => {
-  const user = (obt: number, exp?: number): UserRecord => ({
+  const user = (obt: number, exp?: number): StoredUser => ({
     claims: { iss: 'i', sub: 's', aud: 'a', exp: 0, iat: 0 },
-    tok: '',
-    v: 1,
-    obt,
-    login: obt,
-    ...(exp !== undefined ? { exp } : {}),
+    issuer: 'i',
+    clientId: 'a',
+    tokens: { access_token: 'at', token_type: 'Bearer' },
+    tokenVersion: 1,
+    tokensObtainedAt: obt,
+    loggedInAt: obt,
+    ...(exp !== undefined ? { accessTokenExpiresAt: exp } : {}),
   })
   it('refreshes within the margin before expiry', () => {
     expect(needsRefresh(user(0, 3600), 3539, 60)).toBe(false)
@@ -87,9 +95,11 @@ describe('needsRefresh', () => {
   })
 })
 
-describe('pruneTransactions', () => {
-  const tx = (state: string, created: number, expires: number): StoredTransaction => ({
-    t: {
+describe('pruneLogins', () => {
+  const tx = (state: string, created: number, expires: number): StoredLogin => ({
+    issuer: 'https://as',
+    clientId: 'c',
+    transaction: {
       state,
       code_verifier: 'v',
       redirect_uri: 'https://rp/cb',
@@ -98,12 +108,12 @@ describe('pruneTransactions', () => {
       created_at: created,
       expires_at: expires,
     },
-    r: '/',
+    returnTo: '/',
   })
   it('drops expired ones and keeps the newest up to the bound', () => {
     const all = { a: tx('a', 1, 50), b: tx('b', 2, 200), c: tx('c', 3, 200), d: tx('d', 4, 200) }
-    expect(Object.keys(pruneTransactions(all, 2, 100) ?? {}).sort()).toEqual(['c', 'd'])
-    expect(pruneTransactions({ a: tx('a', 1, 50) }, 10, 100)).toBeUndefined()
+    expect(Object.keys(pruneLogins(all, 2, 100) ?? {}).sort()).toEqual(['c', 'd'])
+    expect(pruneLogins({ a: tx('a', 1, 50) }, 10, 100)).toBeUndefined()
   })
 })
 
@@ -166,6 +176,7 @@ describe('resolveOptions', () => {
       backchannelLogout: '/backchannel-logout',
     })
     expect(config.maxTransactions).toBe(10)
+    expect(config.touchAfter).toBe(60)
     expect(config.refreshMargin).toBe(60)
     expect(config.absoluteDuration).toBe(604800)
     expect(Object.isFrozen(config)).toBe(true)
