@@ -56,7 +56,11 @@ describe('logout', () => {
     expect((await agent.json('/me')).status).toBe(401)
     // The AS accepts the hint and sends the browser back to the app.
     const back = await completeLogout(location, { cookieJar: agent.asJar })
-    expect(back.url.href).toBe(`${app.url}/`)
+    // Back on the app's post-logout page, with the `state` the logout request sent (Glewlwyd
+    // redirects only when there is one).
+    const state = location.searchParams.get('state')
+    expect(state).toMatch(/^[\w-]{22}$/)
+    expect(back.url.href).toBe(`${app.url}/?state=${state}`)
   })
 
   it('POST /logout works too; without a session it redirects to /', async () => {

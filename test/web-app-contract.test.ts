@@ -160,7 +160,11 @@ describe('examples/web-app contract', () => {
     expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${web.url}/`)
     expect((await agent.json('/me')).status).toBe(401)
     const back = await completeLogout(location, { cookieJar: agent.asJar })
-    expect(back.url.href).toBe(`${web.url}/`)
+    // Back on the app's post-logout page, with the `state` the logout request sent (Glewlwyd
+    // redirects only when there is one).
+    const state = location.searchParams.get('state')
+    expect(state).toMatch(/^[\w-]{22}$/)
+    expect(back.url.href).toBe(`${web.url}/?state=${state}`)
   })
 
   it('the refresh button needs the CSRF token', async () => {

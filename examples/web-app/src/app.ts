@@ -122,6 +122,8 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
     auth({
       client: getClient,
       secret: config.tokenSecret,
+      // Name and email from UserInfo when the ID token lacks them (LemonLDAP::NG, strict OPs).
+      fetchUserInfoAtLogin: true,
       ...(config.apiAudience !== undefined ? { resource: config.apiAudience } : {}),
       ...(deps.redis !== undefined
         ? { lock: createRedisLock(deps.redis), sessionIndex: createRedisSessionIndex(deps.redis) }
@@ -251,6 +253,8 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
       status = err.status
       code = err.code
       message = err.message
+      // A server-side failure (misconfiguration, AS or store down) is the operator's to see.
+      if (status >= 500) deps.log(`error: ${code}: ${message}`)
       title =
         status === 503
           ? 'Service unavailable'

@@ -7,6 +7,7 @@ import { AuthError } from './errors.js'
 import { sessionOf } from './express-session.js'
 import { nowSeconds } from './session-record.js'
 import { indexKey } from './session-index.js'
+import { completeClaims } from './user-info.js'
 
 const MESSAGES: Partial<Record<CodegrantError['code'], string>> = {
   ERR_AUTHORIZATION_ERROR: 'the authorization server returned an error',
@@ -38,6 +39,12 @@ export function loginError(err: unknown): AuthError {
           cause: err,
         },
       )
+    case 'ERR_CLIENT_AUTH_REFUSED':
+      // Core's message names what to check (credentials, method, assertion audience) and never
+      // carries a secret.
+      return new AuthError('ERR_CLIENT_AUTH_REFUSED', `Login failed: ${err.message}`, {
+        cause: err,
+      })
     case 'ERR_TRANSACTION_EXPIRED':
       return new AuthError(
         'ERR_TRANSACTION_EXPIRED',
@@ -64,6 +71,23 @@ export function loginError(err: unknown): AuthError {
         },
       )
   }
+}
+
+/** A failed UserInfo request at login (`fetchUserInfoAtLogin`). */
+function userInfoLoginError(err: unknown): AuthError {
+  if (isCodegrantError(err, 'ERR_USERINFO_SUB_MISMATCH')) {
+    return new AuthError('ERR_LOGIN_FAILED', 'Login failed: UserInfo answered for another user', {
+      cause: err,
+    })
+  }
+  if (isCodegrantError(err, 'ERR_TOKEN_ERROR')) {
+    return new AuthError(
+      'ERR_LOGIN_FAILED',
+      'Login failed: the UserInfo endpoint refused the access token',
+      { cause: err },
+    )
+  }
+  return loginError(err)
 }
 
 /** Marks the second, same-site submission of a form_post response. */
@@ -206,9 +230,23 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
     )
   }
 
+  let userClaims = claims
+  if (config.fetchUserInfoAtLogin) {
+    try {
+      userClaims = await completeClaims(
+        client,
+        result.tokens,
+        claims,
+        result.tokens.scope ?? entry.transaction.scope,
+      )
+    } catch (err) {
+      return fail(userInfoLoginError(err))
+    }
+  }
+
   // Session fixation defence: the logged-in session gets a new id. Other logins in progress
   // (other tabs) move along with it.
-  await vault.logIn(session, vault.newUser(client, result.tokens, claims))
+  await vault.logIn(session, vault.newUser(client, result.tokens, userClaims))
 
   const keys = [indexKey('sub', claims.iss, claims.sub)]
   if (typeof claims.sid === 'string') keys.push(indexKey('sid', claims.iss, claims.sid))

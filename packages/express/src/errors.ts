@@ -16,6 +16,8 @@
  * | `ERR_FORBIDDEN` | 403 | a logged-in user lacks a required claim |
  * | `ERR_SESSION_ENDED` | 401 | the grant is gone (refresh `invalid_grant`, logout elsewhere): the session was ended |
  * | `ERR_TOKEN_EXPIRED` | 401 | the access token expired and there is no refresh token |
+ * | `ERR_USERINFO_REFUSED` | 401 | the UserInfo endpoint refused the access token (a 4xx such as `invalid_token`) |
+ * | `ERR_CLIENT_AUTH_REFUSED` | 500 | the AS refused this app's client authentication (wrong client id, secret or key, auth method, or assertion audience): a server misconfiguration; the message says what to check |
  * | `ERR_AS_UNAVAILABLE` | 502 | the authorization server could not be reached or answered unexpectedly |
  * | `ERR_STORE_UNAVAILABLE` | 503 | the session store, lock or session index failed (e.g. Redis down) |
  * | `ERR_LOGOUT_TOKEN_INVALID` | 400 | a back-channel logout token was invalid or replayed |
@@ -33,6 +35,8 @@ export type AuthErrorCode =
   | 'ERR_FORBIDDEN'
   | 'ERR_SESSION_ENDED'
   | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_USERINFO_REFUSED'
+  | 'ERR_CLIENT_AUTH_REFUSED'
   | 'ERR_AS_UNAVAILABLE'
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_LOGOUT_TOKEN_INVALID'
@@ -50,6 +54,8 @@ const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
   ERR_FORBIDDEN: 403,
   ERR_SESSION_ENDED: 401,
   ERR_TOKEN_EXPIRED: 401,
+  ERR_USERINFO_REFUSED: 401,
+  ERR_CLIENT_AUTH_REFUSED: 500,
   ERR_AS_UNAVAILABLE: 502,
   ERR_STORE_UNAVAILABLE: 503,
   ERR_LOGOUT_TOKEN_INVALID: 400,

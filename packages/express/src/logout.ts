@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { buildEndSessionUrl, revokeToken, type Client } from '@codegrant/core'
 import type { NextFunction, Request, Response } from 'express'
 import { clientOf, identityOf, type AuthContext } from './context.js'
@@ -46,7 +47,12 @@ async function logout(req: Request, res: Response, ctx: AuthContext): Promise<vo
       ? undefined
       : buildEndSessionUrl(client, {
           ...(tokens?.id_token !== undefined ? { idTokenHint: tokens.id_token } : {}),
-          ...(postLogoutRedirectUri !== undefined ? { postLogoutRedirectUri } : {}),
+          // With a post-logout redirect, a `state` too: some servers (Glewlwyd 2.7) send the
+          // browser back only when the request has one. Nothing is kept to check it against:
+          // the page it returns to is the public post-logout page.
+          ...(postLogoutRedirectUri !== undefined
+            ? { postLogoutRedirectUri, state: randomBytes(16).toString('base64url') }
+            : {}),
         })
   res.redirect(302, endSession?.href ?? config.postLogoutRedirect)
 }

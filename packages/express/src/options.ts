@@ -76,6 +76,15 @@ export interface AuthOptions {
   sessionIndex?: SessionIndex
   /** Revoke the refresh token at logout when the AS has a revocation endpoint. @default true */
   revokeOnLogout?: boolean
+  /**
+   * At login, when the ID token lacks the claims of a scope asked for (`profile`, `email`,
+   * `address`, `phone`) and the AS has a `userinfo_endpoint`, fetch them from UserInfo (its
+   * `sub` must be the ID token's) and keep them with the user. The ID token's claims always win;
+   * `iss`, `aud`, `acr`, `amr`, `auth_time`, `sid` and the other protocol claims never come from
+   * UserInfo. A failed UserInfo request fails the login. @default false
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims
+   */
+  fetchUserInfoAtLogin?: boolean
   logger?: AuthLogger
 }
 
@@ -101,6 +110,7 @@ export interface ResolvedConfig {
   readonly localLock: SessionLock
   readonly sessionIndex: SessionIndex
   readonly revokeOnLogout: boolean
+  readonly fetchUserInfoAtLogin: boolean
   readonly logger: AuthLogger | undefined
 }
 
@@ -203,8 +213,10 @@ export function resolveOptions(options: AuthOptions): ResolvedConfig {
   if (logger !== undefined && (!isObject(logger) || typeof logger.warn !== 'function')) {
     throw new TypeError('"logger" must have a warn() method')
   }
-  if (options.revokeOnLogout !== undefined && typeof options.revokeOnLogout !== 'boolean') {
-    throw new TypeError('"revokeOnLogout" must be a boolean')
+  for (const name of ['revokeOnLogout', 'fetchUserInfoAtLogin'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new TypeError(`"${name}" must be a boolean`)
+    }
   }
   const localLock = createMemoryLock()
 
@@ -237,6 +249,7 @@ export function resolveOptions(options: AuthOptions): ResolvedConfig {
     localLock,
     sessionIndex: index ?? createMemorySessionIndex(),
     revokeOnLogout: options.revokeOnLogout ?? true,
+    fetchUserInfoAtLogin: options.fetchUserInfoAtLogin ?? false,
     logger,
   })
 }

@@ -8,6 +8,7 @@ import { asUnavailable } from './as-error.js'
 import { clientOf, identityOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
 import { needsRefresh, nowSeconds, type StoredUser } from './session-record.js'
+import { keepUserInfoClaims } from './user-info.js'
 import type { UserUpdate, VaultSession } from './session-vault.js'
 
 /** Options of {@link RequestAuth.getAccessToken}. */
@@ -53,7 +54,11 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
   }
 
   // Runs under the session lock, with the stored user record.
-  const refreshStored = async (seen: StoredUser, current: StoredUser): Promise<UserUpdate> => {
+  const refreshStored = async (
+    seen: StoredUser,
+    current: StoredUser,
+    force: boolean,
+  ): Promise<UserUpdate> => {
     // Another request or instance refreshed since this request loaded the session: use its result.
     if (
       current.tokenVersion !== seen.tokenVersion &&
@@ -76,15 +81,21 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
       throw asUnavailable(err, 'Token refresh')
     })
     try {
-      const result = await refreshTokens(
-        client,
-        tokens,
-        config.resource === undefined ? undefined : { resource: config.resource },
-      )
+      // Core's single-flight shares a finished refresh only while its token is outside this
+      // margin; a forced refresh always reaches the AS.
+      const result = await refreshTokens(client, tokens, {
+        margin: config.refreshMargin,
+        force,
+        ...(config.resource === undefined ? {} : { resource: config.resource }),
+      })
       const owner = { issuer: current.issuer, clientId: current.clientId }
-      return {
-        write: vault.newUser(owner, result.tokens, result.claims ?? current.claims, current),
-      }
+      const claims =
+        result.claims === undefined
+          ? current.claims
+          : config.fetchUserInfoAtLogin
+            ? keepUserInfoClaims(result.claims, current.claims)
+            : result.claims
+      return { write: vault.newUser(owner, result.tokens, claims, current) }
     } catch (err) {
       if (
         isCodegrantError(err, 'ERR_INVALID_GRANT') ||
@@ -110,7 +121,9 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
     if (!force && !needsRefresh(user, nowSeconds(), config.refreshMargin)) {
       return user.tokens.access_token
     }
-    const outcome = await vault.updateUser(session, user, (current) => refreshStored(user, current))
+    const outcome = await vault.updateUser(session, user, (current) =>
+      refreshStored(user, current, force),
+    )
     if ('ended' in outcome) {
       return endSession(outcome.ended, 'The session has ended: please log in again')
     }
@@ -138,6 +151,14 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
       try {
         return await coreFetchUserInfo(client, accessToken, user.claims.sub)
       } catch (err) {
+        // A 4xx is the access token being refused (RFC 6750 3.1), not an unreachable AS.
+        if (isCodegrantError(err) && err.code === 'ERR_TOKEN_ERROR') {
+          throw new AuthError(
+            'ERR_USERINFO_REFUSED',
+            'UserInfo: the authorization server refused the access token',
+            { cause: err },
+          )
+        }
         throw asUnavailable(err, 'UserInfo')
       }
     },

@@ -64,6 +64,12 @@ export interface LocalAsOptions {
   ttl?: LocalAsTtl
   /** Rotate the refresh token on every use, as Cloudentity does. @default true */
   rotateRefreshToken?: boolean
+  /**
+   * Put the scope's profile claims (name, email, ...) in the ID token too. `false` keeps them
+   * to UserInfo when an access token is issued, as OpenID Connect Core 5.4 says and as
+   * LemonLDAP::NG does. @default true
+   */
+  idTokenProfileClaims?: boolean
   /** @default one user: `demo` / `demo` */
   users?: LocalUser[]
   /** @default silent */
@@ -115,6 +121,7 @@ export interface ResolvedOptions {
   >
   readonly ttl: Readonly<Required<LocalAsTtl>>
   readonly rotateRefreshToken: boolean
+  readonly idTokenProfileClaims: boolean
   readonly users: readonly LocalUser[]
   readonly logger: LocalAsLogger
   readonly loopbackRedirectAnyPort: boolean
@@ -204,6 +211,7 @@ export function resolveOptions(options: LocalAsOptions = {}): ResolvedOptions {
     resourceServers: Object.freeze(resourceServers),
     ttl: Object.freeze(ttl),
     rotateRefreshToken: options.rotateRefreshToken ?? true,
+    idTokenProfileClaims: options.idTokenProfileClaims ?? true,
     users: Object.freeze([...users]),
     logger: options.logger ?? silent,
     loopbackRedirectAnyPort: options.loopbackRedirectAnyPort ?? true,

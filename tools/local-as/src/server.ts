@@ -94,8 +94,8 @@ function assertionAudience(ctx: KoaContextWithOIDC): {
  * `urn:codegrant:api`, refresh token rotation, PAR, DPoP, revocation, introspection, RP-initiated
  * and back-channel logout. For tests and the demo only.
  *
- * Decisions: profile claims are put in the ID token too (`conformIdTokenClaims: false`), so an
- * app sees name and email without a userinfo call; `offline_access` is honoured without
+ * Decisions: profile claims are put in the ID token too (`conformIdTokenClaims: false`, unless
+ * `idTokenProfileClaims: false`), so an app sees name and email without a userinfo call; `offline_access` is honoured without
  * `prompt=consent` (see `offline-access.ts`); the logout confirmation submits itself when the
  * request carried a valid `id_token_hint`; outgoing requests (back-channel logout) may reach
  * loopback addresses.
@@ -172,7 +172,7 @@ async function start(resolved: ResolvedOptions, release: () => void): Promise<Lo
         address: ['address'],
         phone: ['phone_number', 'phone_number_verified'],
       },
-      conformIdTokenClaims: false,
+      conformIdTokenClaims: !resolved.idTokenProfileClaims,
       pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
       ttl: {
         ...resolved.ttl,
