@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 // Vitest 5 targets Node 22 and formats failures with Map.groupBy (ES2024), which Node 20 lacks:
 // without this its reporter crashes exactly when a test fails, hiding which one.
@@ -52,7 +52,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/interop/**'],
+          // Replacing `exclude` drops Vitest's defaults: keep them (test/node_modules links the packages).
+          exclude: [...configDefaults.exclude, 'test/interop/**'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,

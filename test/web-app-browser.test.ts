@@ -57,7 +57,11 @@ describe('examples/web-app in Chromium', () => {
 
       // Logout: the AS's end-session page confirms itself (id_token_hint) and comes back home.
       await page.click('header form button')
-      await page.waitForURL(`${web.url}/`, { timeout: 10_000 })
+      // Home, with the `state` the logout request carried.
+      await page.waitForURL(
+        (url) => `${url.origin}${url.pathname}` === `${web.url}/` && url.searchParams.has('state'),
+        { timeout: 10_000 },
+      )
       expect(await page.textContent('body')).toContain('Welcome')
       const me = await page.goto(`${web.url}/me`)
       expect(me?.status()).toBe(401)
