@@ -128,9 +128,7 @@ const tsconfigs: Record<string, object> = {
       ...strict,
       skipLibCheck: false,
       skipDefaultLibCheck: true,
-      // DOM: the published .d.ts of core and resource-server name the DOM globals JsonWebKey,
-      // CryptoKey and HeadersInit, which @types/node does not declare.
-      lib: ['ES2023', 'DOM'],
+      lib: ['ES2023'],
       module: 'node16',
       moduleResolution: 'node16',
       verbatimModuleSyntax: true,

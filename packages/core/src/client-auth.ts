@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto'
-import { importJWK, type JWK } from 'jose'
+import { types } from 'node:util'
+import { importJWK, type CryptoKey, type JWK } from 'jose'
 import * as openid from 'openid-client'
 import type { ResolvedOptions } from './options.js'
 
@@ -20,10 +21,10 @@ function algOf(jwk: JWK): string {
 
 /** Imports the `private_key_jwt` key (JWK, PKCS#8 PEM or CryptoKey) as a non-extractable CryptoKey. */
 export async function importPrivateKey(
-  key: JsonWebKey | string | CryptoKey,
+  key: JWK | string | CryptoKey,
   kid: string | undefined,
 ): Promise<{ key: CryptoKey; kid?: string }> {
-  if (typeof CryptoKey !== 'undefined' && key instanceof CryptoKey) {
+  if (types.isCryptoKey(key)) {
     if (key.type !== 'private') throw new TypeError('"privateKey" must be a private key')
     return kid === undefined ? { key } : { key, kid }
   }
@@ -108,7 +109,7 @@ export async function createClientAuth(options: ResolvedOptions): Promise<openid
         openid.ClientSecretJwt(secret, audience(as))(as, client, body, headers)
     case 'private_key_jwt': {
       const privateKey = await importPrivateKey(
-        options.privateKey as JsonWebKey | string | CryptoKey,
+        options.privateKey as JWK | string | CryptoKey,
         options.privateKeyId,
       )
       return (as, client, body, headers) =>

@@ -104,7 +104,7 @@ export async function createClient(options: ClientOptions): Promise<Client> {
   } else {
     // Remember the URL discovery asked, so that a failure can name it.
     let tried: string | undefined
-    const discoveryFetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    const discoveryFetch = ((input: string | URL | Request, init?: RequestInit) => {
       tried = input instanceof Request ? input.url : String(input)
       return bounded(input, init)
     }) as unknown as openid.CustomFetch

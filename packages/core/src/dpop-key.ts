@@ -24,9 +24,9 @@ export interface DPoPKey {
   /** The JWS algorithm of the proofs. */
   alg: DPoPAlgorithm
   /** The private key, as a JWK. */
-  privateJwk: JsonWebKey
+  privateJwk: JWK
   /** The public key, as a JWK (sent in every proof's header). */
-  publicJwk: JsonWebKey
+  publicJwk: JWK
 }
 
 /**
@@ -41,7 +41,7 @@ export async function createDPoPKey(alg: DPoPAlgorithm = 'ES256'): Promise<DPoPK
   }
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
   const [privateJwk, publicJwk] = await Promise.all([exportJWK(privateKey), exportJWK(publicKey)])
-  return { alg, privateJwk: privateJwk as JsonWebKey, publicJwk: publicJwk as JsonWebKey }
+  return { alg, privateJwk, publicJwk }
 }
 
 /** @internal Asserts a {@link DPoPKey}, naming the option or argument. */

@@ -5,6 +5,7 @@ import {
   generateKeyPair,
   importJWK,
   SignJWT,
+  type CryptoKey,
   type JWK,
 } from 'jose'
 import * as openid from 'openid-client'
@@ -20,9 +21,9 @@ const handles = new WeakMap<Client, Map<string, Promise<openid.DPoPHandle>>>()
 /** Bound on the imported key pairs kept (by thumbprint). */
 const MAX_KEY_PAIRS = 1000
 
-const keyPairs = new Map<string, Promise<CryptoKeyPair>>()
+const keyPairs = new Map<string, Promise<openid.CryptoKeyPair>>()
 
-async function importKeyPair(key: DPoPKey): Promise<CryptoKeyPair> {
+async function importKeyPair(key: DPoPKey): Promise<openid.CryptoKeyPair> {
   let privateKey: CryptoKey
   let publicKey: CryptoKey
   try {
@@ -40,7 +41,7 @@ async function importKeyPair(key: DPoPKey): Promise<CryptoKeyPair> {
 }
 
 /** The key pair of `key` as CryptoKeys, imported once per thumbprint (bounded LRU). */
-function keyPairOf(key: DPoPKey, jkt: string): Promise<CryptoKeyPair> {
+function keyPairOf(key: DPoPKey, jkt: string): Promise<openid.CryptoKeyPair> {
   let pair = keyPairs.get(jkt)
   if (pair) {
     keyPairs.delete(jkt)

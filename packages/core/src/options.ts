@@ -2,6 +2,7 @@
  * Options of {@link createClient}, validated once by {@link resolveOptions}.
  */
 import { isIPv4 } from 'node:net'
+import type { CryptoKey, JWK } from 'jose'
 import { resolveDPoPOption, type DPoPKey } from './dpop-key.js'
 
 /**
@@ -42,7 +43,7 @@ export interface ClientOptions {
    */
   clientAuthMethod?: ClientAuthMethod
   /** `private_key_jwt`: a private JWK object, a PKCS#8 PEM string or a `CryptoKey`. */
-  privateKey?: JsonWebKey | string | CryptoKey
+  privateKey?: JWK | string | CryptoKey
   /** `kid` for the client assertion header. @default the JWK's `kid` */
   privateKeyId?: string
   /**
@@ -104,7 +105,7 @@ export interface ResolvedOptions {
   readonly clientId: string
   readonly clientSecret: string | undefined
   readonly clientAuthMethod: ClientAuthMethod
-  readonly privateKey: JsonWebKey | string | CryptoKey | undefined
+  readonly privateKey: JWK | string | CryptoKey | undefined
   readonly privateKeyId: string | undefined
   readonly assertionAudience: 'issuer' | 'token_endpoint'
   readonly redirectUri: string
@@ -318,7 +319,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     clockTolerance,
     timeout,
     maxResponseSize,
-    fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
+    fetch:
+      options.fetch ?? ((input: string | URL | Request, init?: RequestInit) => fetch(input, init)),
     transactionTtl,
     usePar: options.usePar ?? false,
     responseMode,

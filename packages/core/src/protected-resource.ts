@@ -10,7 +10,11 @@ import type { TokenSet } from './types.js'
 export interface ProtectedResourceRequest {
   /** @default 'GET' */
   method?: string
-  headers?: HeadersInit
+  /**
+   * Request headers: what the Fetch `HeadersInit` allows (spelled out, so that these declarations
+   * need no DOM lib). `authorization`, and `dpop` for a DPoP-bound token, are set over them.
+   */
+  headers?: Headers | Record<string, string> | [string, string][]
   /** A body that can be sent twice (a DPoP nonce retry resends it). */
   body?: string | Uint8Array | URLSearchParams | null
   /** The DPoP key of a DPoP-bound token. @default the client's `dpop` key */
@@ -118,7 +122,7 @@ export async function fetchProtectedResource(
     doFetch(target, {
       method: method.toUpperCase(),
       headers,
-      body: (request.body ?? null) as BodyInit | null,
+      body: (request.body ?? null) as RequestInit['body'],
       redirect: 'manual',
     })
 

@@ -10,6 +10,7 @@ import {
 import * as openid from 'openid-client'
 import { createClient, getConfiguration } from '../src/client.js'
 import { importPrivateKey } from '../src/client-auth.js'
+import type { ClientOptions } from '../src/options.js'
 import { createFakeAs, ISSUER, json } from './helpers/fake-as.js'
 
 async function tokenRequestOf(options: Record<string, unknown>) {
@@ -63,6 +64,27 @@ describe('client authentication', () => {
       expect(decodeProtectedHeader(assertion)).toMatchObject({ alg: 'ES256', kid: 'k1' })
       await expect(jwtVerify(assertion, publicKey)).resolves.toBeDefined()
       expect(decodeJwt(assertion).aud).toBe(ISSUER)
+    }
+  })
+
+  it('private_key_jwt takes a CryptoKey and a JsonWebKey as the DOM lib types them', async () => {
+    // The options name jose's CryptoKey and JWK (no DOM lib in our .d.ts); values typed by the
+    // DOM lib (crypto.subtle here: this program has it) must still be accepted as they are.
+    const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])
+    const domKey: CryptoKey = pair.privateKey
+    const domJwk: JsonWebKey = await crypto.subtle.exportKey('jwk', pair.privateKey)
+    const options: Pick<ClientOptions, 'privateKey'>[] = [
+      { privateKey: domKey },
+      { privateKey: domJwk },
+    ]
+    for (const { privateKey } of options) {
+      const { body } = await tokenRequestOf({ privateKey, privateKeyId: 'k1' })
+      const assertion = body.get('client_assertion') ?? ''
+      expect(decodeProtectedHeader(assertion)).toMatchObject({ alg: 'ES256', kid: 'k1' })
+      await expect(jwtVerify(assertion, pair.publicKey)).resolves.toBeDefined()
     }
   })
 

@@ -66,6 +66,20 @@ describe('createDPoPKey', () => {
     expect(JSON.parse(JSON.stringify(key))).toEqual(key)
   })
 
+  it('gives JWKs that Web Crypto imports as DOM JsonWebKeys, and takes DOM JsonWebKeys', async () => {
+    const key = await createDPoPKey()
+    const params = { name: 'ECDSA', namedCurve: 'P-256' }
+    const domPublic: JsonWebKey = key.publicJwk
+    const publicKey = await crypto.subtle.importKey('jwk', domPublic, params, true, ['verify'])
+    const privateKey = await crypto.subtle.importKey('jwk', key.privateJwk, params, true, ['sign'])
+    const fromDom: DPoPKey = {
+      alg: 'ES256',
+      privateJwk: await crypto.subtle.exportKey('jwk', privateKey),
+      publicJwk: await crypto.subtle.exportKey('jwk', publicKey),
+    }
+    expect(await getDPoPKeyThumbprint(fromDom)).toBe(await getDPoPKeyThumbprint(key))
+  })
+
   it('computes the RFC 7638 thumbprint of the public key', async () => {
     const key = await createDPoPKey()
     expect(await getDPoPKeyThumbprint(key)).toBe(await calculateJwkThumbprint(key.publicJwk as JWK))

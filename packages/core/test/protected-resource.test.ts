@@ -53,6 +53,21 @@ describe('fetchProtectedResource', () => {
     expect(seen[0]?.headers.has('dpop')).toBe(false)
   })
 
+  it('takes request headers in every form the DOM HeadersInit allows', async () => {
+    const { client, seen } = await makeClient(() => new Response(null, { status: 204 }))
+    const forms: HeadersInit[] = [
+      { accept: 'application/json' },
+      [['accept', 'application/json']],
+      new Headers({ accept: 'application/json' }),
+    ]
+    for (const headers of forms) {
+      await fetchProtectedResource(client, { access_token: 'at-1', token_type: 'Bearer' }, API, {
+        headers,
+      })
+    }
+    expect(seen.map((req) => req.headers.get('accept'))).toEqual(Array(3).fill('application/json'))
+  })
+
   it('returns a 401 without throwing', async () => {
     const { client } = await makeClient(
       () =>

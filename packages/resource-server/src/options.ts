@@ -1,4 +1,5 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
+import type { JWK } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS } from './algorithms.js'
 import type { ReplayStore } from './replay-store.js'
 
@@ -52,7 +53,7 @@ export interface IntrospectionOptions {
    */
   authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
   /** `private_key_jwt`: a private JWK or a PKCS#8 PEM string. */
-  privateKey?: JsonWebKey | string
+  privateKey?: JWK | string
   /** `private_key_jwt`: the signing algorithm. @default 'RS256' (ES256 for EC JWKs) */
   privateKeyAlg?: string
   /** The introspection endpoint. @default the discovered `introspection_endpoint` */
@@ -331,7 +332,7 @@ export interface ResolvedIntrospection {
   readonly clientId: string
   readonly clientSecret: string | undefined
   readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
-  readonly privateKey: JsonWebKey | string | undefined
+  readonly privateKey: JWK | string | undefined
   readonly privateKeyAlg: string
   readonly endpoint: URL | undefined
   readonly allTokens: boolean
