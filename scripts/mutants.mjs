@@ -6,6 +6,7 @@
 //   pnpm mutants core                 one package's list
 //   pnpm mutants core:state-not-compared express:touch-not-throttled
 //   pnpm mutants --list               check and print the mutants, run nothing
+//   pnpm mutants --no-baseline core   skip the first run of the listed tests on the clean source
 //
 // The lists are in scripts/mutants/<package>.mjs: { id, file, from, to, tests, description,
 // equivalent? }, `file` and `tests` relative to the repository root, `from` the exact original
@@ -131,15 +132,16 @@ function apply(m) {
   writeFileSync(abs(m.file), mutated)
 }
 
-/** Runs the test files; resolves to 'passed', 'failed' or 'timeout'. */
-function runTests(tests) {
+/** Runs the test files; resolves to 'passed', 'failed' or 'timeout' (stopped after `timeoutMs`). */
+function runTests(tests, bail = true, timeoutMs = TIMEOUT_MS) {
   return new Promise((resolve) => {
-    child = spawn(process.execPath, [VITEST, 'run', '--bail', '1', ...tests], {
+    const flags = bail ? ['--bail', '1'] : []
+    child = spawn(process.execPath, [VITEST, 'run', ...flags, ...tests], {
       cwd: ROOT,
       stdio: 'ignore',
       env: { ...process.env, CI: '1' },
     })
-    const timer = setTimeout(() => child?.kill('SIGKILL'), TIMEOUT_MS)
+    const timer = setTimeout(() => child?.kill('SIGKILL'), timeoutMs)
     let timedOut = false
     timer.unref()
     child.on('exit', (code, signal) => {
@@ -169,7 +171,8 @@ process.on('uncaughtException', (err) => {
 async function main() {
   const args = process.argv.slice(2)
   const listOnly = args.includes('--list')
-  const selected = select(args.filter((a) => a !== '--list'))
+  const noBaseline = args.includes('--no-baseline')
+  const selected = select(args.filter((a) => !a.startsWith('--')))
   if (!listOnly) recoverFromJournal()
   const problems = validate(selected)
   if (listOnly) {
@@ -184,6 +187,18 @@ async function main() {
   if (listOnly) return 0
 
   const started = Date.now()
+  if (!noBaseline) {
+    // Every listed test file must pass on the unmutated source, or each mutant would count as
+    // killed by a failure that has nothing to do with it (a broken or flaky test).
+    const files = [...new Set(selected.flatMap((m) => m.tests))]
+    write(`baseline: ${files.length} test files on the unmutated source... `)
+    const outcome = await runTests(files, false, 30 * 60_000)
+    write(`${outcome}\n`)
+    if (outcome !== 'passed') {
+      write('not started: the tests fail without any mutant (run them with vitest to see why)\n')
+      return 1
+    }
+  }
   /** @type {Record<string, { killed: number, survived: string[], equivalent: string[], total: number }>} */
   const score = {}
   for (const m of selected) {
