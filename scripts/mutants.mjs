@@ -132,23 +132,48 @@ function apply(m) {
   writeFileSync(abs(m.file), mutated)
 }
 
-/** Runs the test files; resolves to 'passed', 'failed' or 'timeout' (stopped after `timeoutMs`). */
+/** The first failing test in Vitest's output, without colours: what killed the mutant. */
+function firstFailure(output) {
+  const lines = output.replace(/\u001b\[[0-9;]*m/g, '').split('\n')
+  const line =
+    lines.find((l) => /^\s*FAIL\s/.test(l)) ??
+    lines.find((l) => /^\s*×\s/.test(l)) ??
+    lines.find((l) => /Error/.test(l))
+  return line
+    ?.trim()
+    .replace(/^FAIL\s+/, '')
+    .slice(0, 200)
+}
+
+/**
+ * Runs the test files; resolves to { outcome: 'passed' | 'failed' | 'timeout', failure? }
+ * (stopped after `timeoutMs`).
+ */
 function runTests(tests, bail = true, timeoutMs = TIMEOUT_MS) {
   return new Promise((resolve) => {
     const flags = bail ? ['--bail', '1'] : []
     child = spawn(process.execPath, [VITEST, 'run', ...flags, ...tests], {
       cwd: ROOT,
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CI: '1' },
     })
-    const timer = setTimeout(() => child?.kill('SIGKILL'), timeoutMs)
+    let output = ''
+    const collect = (chunk) => {
+      output = (output + chunk.toString('utf8')).slice(-200_000)
+    }
+    child.stdout.on('data', collect)
+    child.stderr.on('data', collect)
     let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child?.kill('SIGKILL')
+    }, timeoutMs)
     timer.unref()
-    child.on('exit', (code, signal) => {
+    child.on('close', (code) => {
       clearTimeout(timer)
-      timedOut = signal === 'SIGKILL'
       child = undefined
-      resolve(timedOut ? 'timeout' : code === 0 ? 'passed' : 'failed')
+      const outcome = timedOut ? 'timeout' : code === 0 ? 'passed' : 'failed'
+      resolve(outcome === 'failed' ? { outcome, failure: firstFailure(output) } : { outcome })
     })
   })
 }
@@ -192,8 +217,8 @@ async function main() {
     // killed by a failure that has nothing to do with it (a broken or flaky test).
     const files = [...new Set(selected.flatMap((m) => m.tests))]
     write(`baseline: ${files.length} test files on the unmutated source... `)
-    const outcome = await runTests(files, false, 30 * 60_000)
-    write(`${outcome}\n`)
+    const { outcome, failure } = await runTests(files, false, 30 * 60_000)
+    write(`${outcome}${failure ? `: ${failure}` : ''}\n`)
     if (outcome !== 'passed') {
       write('not started: the tests fail without any mutant (run them with vitest to see why)\n')
       return 1
@@ -206,8 +231,9 @@ async function main() {
     const t0 = Date.now()
     apply(m)
     let outcome
+    let failure
     try {
-      outcome = await runTests(m.tests)
+      ;({ outcome, failure } = await runTests(m.tests))
     } finally {
       restore()
     }
@@ -222,6 +248,7 @@ async function main() {
           ? 'killed/t'
           : 'killed  '
     write(`${label} ${seconds}s ${m.pkg}:${m.id}: ${m.description}\n`)
+    if (failure) write(`${' '.repeat(15)}by ${failure}\n`)
     if (m.equivalent) {
       s.equivalent.push(m.id)
       continue
