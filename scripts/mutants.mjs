@@ -250,7 +250,8 @@ async function main() {
     write(`${label} ${seconds}s ${m.pkg}:${m.id}: ${m.description}\n`)
     if (failure) write(`${' '.repeat(15)}by ${failure}\n`)
     if (m.equivalent) {
-      s.equivalent.push(m.id)
+      // A test now tells an "equivalent" mutant apart: drop the mark and score it.
+      s.equivalent.push(outcome === 'passed' ? m.id : `${m.id} (killed: not equivalent)`)
       continue
     }
     s.total += 1
@@ -266,7 +267,7 @@ async function main() {
     const pct = s.total === 0 ? 100 : (100 * s.killed) / s.total
     write(
       `${pkg}: ${s.killed}/${s.total} killed (${pct.toFixed(1)}%)` +
-        (s.equivalent.length ? `, ${s.equivalent.length} equivalent not scored` : '') +
+        (s.equivalent.length ? `; equivalent, not scored: ${s.equivalent.join(', ')}` : '') +
         (s.survived.length ? `; survived: ${s.survived.join(', ')}` : '') +
         '\n',
     )
