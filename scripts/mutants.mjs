@@ -12,7 +12,8 @@
 // equivalent? }, `file` and `tests` relative to the repository root, `from` the exact original
 // text (it must occur once in the file). An `equivalent: true` mutant cannot be told apart from
 // the original by any test (its description says why); it runs and is reported apart from the
-// score. Exit code 1 when a non-equivalent mutant survives or a list is stale.
+// score. A mutant whose file no longer parses is INVALID (a broken entry, not a kill). Exit code 1
+// when a non-equivalent mutant survives, one is invalid, or a list is stale.
 //
 // Safety: the script refuses to start when a file it would mutate has uncommitted changes; it
 // restores the file after each mutant, on Ctrl-C / SIGTERM / SIGHUP and on a crash of this
@@ -172,7 +173,15 @@ function runTests(tests, bail = true, timeoutMs = TIMEOUT_MS) {
     child.on('close', (code) => {
       clearTimeout(timer)
       child = undefined
-      const outcome = timedOut ? 'timeout' : code === 0 ? 'passed' : 'failed'
+      // A mutant that does not even parse is no test's kill: it is a broken list entry.
+      const broken = /Transform failed|PARSE_ERROR/.test(output)
+      const outcome = timedOut
+        ? 'timeout'
+        : code === 0
+          ? 'passed'
+          : broken && bail
+            ? 'invalid'
+            : 'failed'
       resolve(outcome === 'failed' ? { outcome, failure: firstFailure(output) } : { outcome })
     })
   })
@@ -227,7 +236,7 @@ async function main() {
   /** @type {Record<string, { killed: number, survived: string[], equivalent: string[], total: number }>} */
   const score = {}
   for (const m of selected) {
-    const s = (score[m.pkg] ??= { killed: 0, survived: [], equivalent: [], total: 0 })
+    const s = (score[m.pkg] ??= { killed: 0, survived: [], equivalent: [], invalid: [], total: 0 })
     const t0 = Date.now()
     apply(m)
     let outcome
@@ -244,14 +253,20 @@ async function main() {
         : 'equiv.!!'
       : outcome === 'passed'
         ? 'SURVIVED'
-        : outcome === 'timeout'
-          ? 'killed/t'
-          : 'killed  '
+        : outcome === 'invalid'
+          ? 'INVALID '
+          : outcome === 'timeout'
+            ? 'killed/t'
+            : 'killed  '
     write(`${label} ${seconds}s ${m.pkg}:${m.id}: ${m.description}\n`)
     if (failure) write(`${' '.repeat(15)}by ${failure}\n`)
     if (m.equivalent) {
       // A test now tells an "equivalent" mutant apart: drop the mark and score it.
       s.equivalent.push(outcome === 'passed' ? m.id : `${m.id} (killed: not equivalent)`)
+      continue
+    }
+    if (outcome === 'invalid') {
+      s.invalid.push(m.id)
       continue
     }
     s.total += 1
@@ -269,9 +284,12 @@ async function main() {
       `${pkg}: ${s.killed}/${s.total} killed (${pct.toFixed(1)}%)` +
         (s.equivalent.length ? `; equivalent, not scored: ${s.equivalent.join(', ')}` : '') +
         (s.survived.length ? `; survived: ${s.survived.join(', ')}` : '') +
+        (s.invalid.length
+          ? `; INVALID (does not parse, fix the list): ${s.invalid.join(', ')}`
+          : '') +
         '\n',
     )
-    survivors += s.survived.length
+    survivors += s.survived.length + s.invalid.length
     killed += s.killed
     total += s.total
   }

@@ -154,7 +154,8 @@ export default [
     description: 'a discovery issuer mismatch is not reported to the logger',
     file: 'packages/resource-server/src/discovery.ts',
     from: '      warn(\n        options,\n        err.code,',
-    to: '      void (\n        options,\n        err.code,',
+    // (The old `void (...)` form did not parse: a trailing comma in parentheses.)
+    to: "      if (err.code !== 'ERR_ISSUER_MISMATCH') warn(\n        options,\n        err.code,",
     tests: ['packages/resource-server/test/issuers.test.ts'],
   },
 ]
