@@ -15,6 +15,46 @@ export interface LoginParams {
   maxAge?: number
 }
 
+// Routers that already warned about a scope without offline_access; about the redirect URI.
+const warned = new WeakSet<AuthContext>()
+const warnedRedirect = new WeakSet<AuthContext>()
+
+/**
+ * `auth()` checked that the `redirectUri` path ends with `routes.callback`; with the mount path
+ * known, a longer path is right only behind a proxy that strips the difference: say so once.
+ */
+function warnRedirectElsewhere(req: Request, ctx: AuthContext, redirectUri: string): void {
+  if (warnedRedirect.has(ctx) || ctx.config.logger === undefined) return
+  const served = `${req.baseUrl}${ctx.config.routes.callback}`
+  const pathname = new URL(redirectUri).pathname
+  if (pathname === served) return
+  warnedRedirect.add(ctx)
+  ctx.config.logger.warn(
+    `the path of the client's "redirectUri" (${pathname}) is not where this router serves its ` +
+      `callback (${served}): the login fails unless a proxy strips the difference; check ` +
+      '"redirectUri", "routes.callback" and the mount path',
+    { redirectPath: pathname, callbackPath: served },
+  )
+}
+
+/**
+ * Warns once per router, at its first login, when the scope lacks `offline_access`: most
+ * authorization servers then issue no refresh token, and the session cannot outlive its first
+ * access token.
+ */
+function warnWithoutOfflineAccess(ctx: AuthContext, scope: string | undefined): void {
+  if (warned.has(ctx) || ctx.config.logger === undefined) return
+  if (scope === undefined || scope.split(' ').includes('offline_access')) return
+  warned.add(ctx)
+  ctx.config.logger.warn(
+    'the login scope has no offline_access: the authorization server will likely issue no ' +
+      'refresh token, so getAccessToken() fails with ERR_TOKEN_EXPIRED once the first access ' +
+      'token expires; add offline_access to the scope (and allow the refresh_token grant) ' +
+      'to keep sessions longer',
+    { scope },
+  )
+}
+
 /**
  * Starts a login: creates the authorization request, stores its transaction in the session under
  * its `state` (next to any other logins in progress, with the issuer and client it is for), saves
@@ -48,6 +88,8 @@ export async function startLogin(
     throw asUnavailable(err, 'Login')
   }
   const { transaction } = request
+  warnWithoutOfflineAccess(ctx, transaction.scope)
+  warnRedirectElsewhere(req, ctx, client.redirectUri)
   await ctx.vault.addLogin(sessionOf(req), {
     transaction,
     issuer: client.issuer,
