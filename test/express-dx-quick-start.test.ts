@@ -69,6 +69,26 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
 })
 
+it('type-checks as strict TypeScript (the packages as published: their .d.ts)', async () => {
+  const file = join(dir, 'app.mts')
+  await writeFile(file, snippet)
+  const program = ts.createProgram([file], {
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    verbatimModuleSyntax: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2023,
+    types: ['node'],
+    noEmit: true,
+    skipLibCheck: true,
+  })
+  const errors = ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+  expect(errors).toEqual([])
+}, 60_000)
+
 it('is a runnable app: it listens, on http://localhost by default', () => {
   expect(snippet).toContain('app.listen(')
   expect(base).toMatch(/^http:\/\/localhost:\d+$/)
