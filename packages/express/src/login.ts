@@ -1,7 +1,7 @@
 import { createAuthorizationRequest } from '@codegrant/core'
 import type { NextFunction, Request, Response } from 'express'
 import { asUnavailable } from './as-error.js'
-import { clientOf, type AuthContext } from './context.js'
+import { clientOf, contextOf, type AuthContext } from './context.js'
 import { sessionOf } from './express-session.js'
 import { safeReturnTo } from './return-to.js'
 
@@ -25,7 +25,10 @@ const warnedRedirect = new WeakSet<AuthContext>()
  */
 function warnRedirectElsewhere(req: Request, ctx: AuthContext, redirectUri: string): void {
   if (warnedRedirect.has(ctx) || ctx.config.logger === undefined) return
-  const served = `${req.baseUrl}${ctx.config.routes.callback}`
+  // In a guard mounted elsewhere (step-up), the router's mount path is the one it attached.
+  const attached = contextOf(req)
+  const base = attached?.ctx === ctx ? attached.base : req.baseUrl
+  const served = `${base}${ctx.config.routes.callback}`
   const pathname = new URL(redirectUri).pathname
   if (pathname === served) return
   warnedRedirect.add(ctx)
