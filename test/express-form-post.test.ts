@@ -76,7 +76,7 @@ describe('response_mode=form_post', () => {
       body: 'code=x&state=y&codegrant_resubmit=1',
     })
     expect(res.status).toBe(400)
-    expect((await res.json()).code).toBe('ERR_STATE_UNKNOWN')
+    expect((await res.json()).code).toBe('ERR_SESSION_COOKIE_MISSING')
     // Not a cross-site browser post (no Sec-Fetch-Site): refused at once.
     const direct = await fetch(`${app.url}/callback`, {
       method: 'POST',

@@ -172,7 +172,8 @@ describe('login', () => {
     const res = await agent.request('/callback?code=abc&state=nope', { accept: 'application/json' })
     expect(res.status).toBe(400)
     const body = await res.json()
-    expect(body.code).toBe('ERR_STATE_UNKNOWN')
+    // No session cookie at all (see express-dx-errors.test.ts for a session without the login).
+    expect(body.code).toBe('ERR_SESSION_COOKIE_MISSING')
     expect(res.headers.get('set-cookie')).toBeNull()
     expect((await agent.json('/me')).status).toBe(401)
   })

@@ -20,7 +20,7 @@ import type { VaultSession } from './session-vault.js'
 
 const SESSION_REQUIRED =
   'express-session is not mounted before auth(): add app.use(session({ secret, resave: false, ' +
-  'saveUninitialized: false, cookie: { httpOnly: true, sameSite: "lax", secure: true } })) before app.use(auth(...))'
+  'saveUninitialized: false, cookie: { httpOnly: true, sameSite: "lax", secure: <true when served over https> } })) before app.use(auth(...))'
 
 // The request's `req.auth` comes from this router, not from another one (or another package).
 const OWNER = Symbol.for('@codegrant/express.request-auth')
@@ -52,14 +52,14 @@ function claimRequest(req: Request, ctx: AuthContext, session: VaultSession): vo
  * Mount it after express-session:
  *
  * ```ts
- * app.use(session({ secret, resave: false, saveUninitialized: false, cookie: { sameSite: 'lax', secure: true } }))
+ * app.use(session({ secret, resave: false, saveUninitialized: false, cookie: { sameSite: 'lax', secure: isHttps } }))
  * app.use(auth({ client: () => createClient({ ... }), secret: process.env.TOKEN_SECRET }))
  * app.get('/profile', requiresAuth(), (req, res) => res.json(getAuth(req).user))
  * ```
  *
  * Several routers (several issuers) on one app: give each its own routes; see the README.
  *
- * @throws TypeError for an invalid option, naming it.
+ * @throws TypeError for an invalid or unknown option, naming it (`auth(): "secret" ...`).
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
 export function auth(options: AuthOptions): Router {

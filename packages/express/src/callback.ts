@@ -148,6 +148,53 @@ function stateOf(req: Request): string | undefined {
   return typeof state === 'string' && state.length > 0 ? state : undefined
 }
 
+/** The values of the request's cookies (percent-decoded). */
+function cookieValues(req: Request): string[] {
+  const header = req.get('cookie')
+  if (header === undefined) return []
+  return header.split(';').map((pair) => {
+    const value = pair.slice(pair.indexOf('=') + 1).trim()
+    try {
+      return decodeURIComponent(value)
+    } catch {
+      return value
+    }
+  })
+}
+
+const COOKIE_CAUSES =
+  'Likely causes: the cookie is Secure (cookie.secure: true) but the app is served over http ' +
+  "(set secure only on https, e.g. cookie.secure: 'auto' with app.set('trust proxy', 1) behind " +
+  "a TLS proxy); the login started on another host name than the redirect URI's (localhost vs " +
+  '127.0.0.1: use the same one); or the cookie is SameSite=Strict, or SameSite=None without ' +
+  "Secure (use sameSite: 'lax')"
+
+/**
+ * Why no login in progress matches the callback's `state`. express-session signs its cookie as
+ * `s:<session id>.<signature>`: when no cookie holds the id of the request's session, the session
+ * was just created, i.e. the one the login was started in did not come back.
+ */
+function unknownLogin(req: Request): AuthError {
+  const values = cookieValues(req)
+  if (values.some((v) => v.startsWith(`s:${req.sessionID}.`))) {
+    return new AuthError(
+      'ERR_STATE_UNKNOWN',
+      'Login failed: no login in progress matches this response (already completed, expired, or started in another browser)',
+    )
+  }
+  if (!values.some((v) => v.startsWith('s:'))) {
+    return new AuthError(
+      'ERR_SESSION_COOKIE_MISSING',
+      `Login failed: the session cookie did not come back with this response, so the login in progress cannot be found. ${COOKIE_CAUSES}.`,
+    )
+  }
+  return new AuthError(
+    'ERR_STATE_UNKNOWN',
+    'Login failed: the session of this login was not found (it expired, the session store was ' +
+      "emptied, or the cookie is another app's on this host: give each app its own cookie name)",
+  )
+}
+
 async function complete(req: Request, res: Response, ctx: AuthContext): Promise<void> {
   const { config } = ctx
   res.set('Cache-Control', 'no-store')
@@ -168,10 +215,7 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
       resubmit(req, res)
       return
     }
-    throw new AuthError(
-      'ERR_STATE_UNKNOWN',
-      'Login failed: no login in progress matches this response (already completed, expired, or started in another browser)',
-    )
+    throw unknownLogin(req)
   }
 
   const fail = async (err: AuthError): Promise<never> => {

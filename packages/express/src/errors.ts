@@ -5,8 +5,10 @@
  * | code | status | meaning |
  * | --- | --- | --- |
  * | `ERR_SESSION_REQUIRED` | 500 | express-session is not mounted before `auth()` |
+ * | `ERR_CONFIG_INVALID` | 500 | the `auth()` configuration is wrong in a way found only at first use (the `client` function threw a `TypeError`, or its `redirectUri` does not lead to `routes.callback`): the message names it |
+ * | `ERR_SESSION_COOKIE_MISSING` | 400 | the callback arrived without the session cookie the login was started with: the message lists the likely causes |
  * | `ERR_STATE_MISSING` | 400 | the callback carries no `state` |
- * | `ERR_STATE_UNKNOWN` | 400 | no login transaction for this `state` (completed, expired, dropped or another browser) |
+ * | `ERR_STATE_UNKNOWN` | 400 | the session came back but has no login transaction for this `state` (completed, expired, dropped or another browser), or its session is gone from the store |
  * | `ERR_TRANSACTION_EXPIRED` | 400 | the login transaction is older than `transactionTtl` |
  * | `ERR_ACCESS_DENIED` | 403 | the AS answered `error=access_denied` (the user refused) |
  * | `ERR_LOGIN_FAILED` | 400 | the AS returned an error, or the callback, token response or ID token was invalid |
@@ -15,7 +17,7 @@
  * | `ERR_STEP_UP_REQUIRED` | 401 | the session's `acr` / `auth_time` fall short of the route's requirement |
  * | `ERR_FORBIDDEN` | 403 | a logged-in user lacks a required claim |
  * | `ERR_SESSION_ENDED` | 401 | the grant is gone (refresh `invalid_grant`, logout elsewhere): the session was ended |
- * | `ERR_TOKEN_EXPIRED` | 401 | the access token expired and there is no refresh token |
+ * | `ERR_TOKEN_EXPIRED` | 401 | the access token expired and there is no refresh token (the message says to add `offline_access`) |
  * | `ERR_USERINFO_REFUSED` | 401 | the UserInfo endpoint refused the access token (a 4xx such as `invalid_token`) |
  * | `ERR_CLIENT_AUTH_REFUSED` | 500 | the AS refused this app's client authentication (wrong client id, secret or key, auth method, or assertion audience): a server misconfiguration; the message says what to check |
  * | `ERR_AS_UNAVAILABLE` | 502 | the authorization server could not be reached or answered unexpectedly |
@@ -24,6 +26,8 @@
  */
 export type AuthErrorCode =
   | 'ERR_SESSION_REQUIRED'
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_SESSION_COOKIE_MISSING'
   | 'ERR_STATE_MISSING'
   | 'ERR_STATE_UNKNOWN'
   | 'ERR_TRANSACTION_EXPIRED'
@@ -43,6 +47,8 @@ export type AuthErrorCode =
 
 const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
   ERR_SESSION_REQUIRED: 500,
+  ERR_CONFIG_INVALID: 500,
+  ERR_SESSION_COOKIE_MISSING: 400,
   ERR_STATE_MISSING: 400,
   ERR_STATE_UNKNOWN: 400,
   ERR_TRANSACTION_EXPIRED: 400,

@@ -1,7 +1,7 @@
 import { createAuthorizationRequest } from '@codegrant/core'
 import type { NextFunction, Request, Response } from 'express'
 import { asUnavailable } from './as-error.js'
-import { clientOf, type AuthContext } from './context.js'
+import { clientOf, contextOf, type AuthContext } from './context.js'
 import { sessionOf } from './express-session.js'
 import { safeReturnTo } from './return-to.js'
 
@@ -13,6 +13,49 @@ export interface LoginParams {
   acrValues?: string
   /** Step-up: `max_age` to request (seconds). */
   maxAge?: number
+}
+
+// Routers that already warned about a scope without offline_access; about the redirect URI.
+const warned = new WeakSet<AuthContext>()
+const warnedRedirect = new WeakSet<AuthContext>()
+
+/**
+ * `auth()` checked that the `redirectUri` path ends with `routes.callback`; with the mount path
+ * known, a longer path is right only behind a proxy that strips the difference: say so once.
+ */
+function warnRedirectElsewhere(req: Request, ctx: AuthContext, redirectUri: string): void {
+  if (warnedRedirect.has(ctx) || ctx.config.logger === undefined) return
+  // In a guard mounted elsewhere (step-up), the router's mount path is the one it attached.
+  const attached = contextOf(req)
+  const base = attached?.ctx === ctx ? attached.base : req.baseUrl
+  const served = `${base}${ctx.config.routes.callback}`
+  const pathname = new URL(redirectUri).pathname
+  if (pathname === served) return
+  warnedRedirect.add(ctx)
+  ctx.config.logger.warn(
+    `the path of the client's "redirectUri" (${pathname}) is not where this router serves its ` +
+      `callback (${served}): the login fails unless a proxy strips the difference; check ` +
+      '"redirectUri", "routes.callback" and the mount path',
+    { redirectPath: pathname, callbackPath: served },
+  )
+}
+
+/**
+ * Warns once per router, at its first login, when the scope lacks `offline_access`: most
+ * authorization servers then issue no refresh token, and the session cannot outlive its first
+ * access token.
+ */
+function warnWithoutOfflineAccess(ctx: AuthContext, scope: string | undefined): void {
+  if (warned.has(ctx) || ctx.config.logger === undefined) return
+  if (scope === undefined || scope.split(' ').includes('offline_access')) return
+  warned.add(ctx)
+  ctx.config.logger.warn(
+    'the login scope has no offline_access: the authorization server will likely issue no ' +
+      'refresh token, so getAccessToken() fails with ERR_TOKEN_EXPIRED once the first access ' +
+      'token expires; add offline_access to the scope (and allow the refresh_token grant) ' +
+      'to keep sessions longer',
+    { scope },
+  )
 }
 
 /**
@@ -48,6 +91,8 @@ export async function startLogin(
     throw asUnavailable(err, 'Login')
   }
   const { transaction } = request
+  warnWithoutOfflineAccess(ctx, transaction.scope)
+  warnRedirectElsewhere(req, ctx, client.redirectUri)
   await ctx.vault.addLogin(sessionOf(req), {
     transaction,
     issuer: client.issuer,

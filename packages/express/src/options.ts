@@ -1,4 +1,5 @@
-import type { Client } from '@codegrant/core'
+import { isCodegrantError, type Client } from '@codegrant/core'
+import { AuthError } from './errors.js'
 import { createMemoryLock, type SessionLock } from './lock.js'
 import { createMemorySessionIndex, type SessionIndex } from './session-index.js'
 import { createTokenCipher, type TokenCipher } from './token-cipher.js'
@@ -119,7 +120,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 function path(name: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback
   if (typeof value !== 'string' || !value.startsWith('/')) {
-    throw new TypeError(`"${name}" must be a path starting with "/"`)
+    throw new TypeError(`auth(): "${name}" must be a path starting with "/"`)
   }
   return value
 }
@@ -127,7 +128,7 @@ function path(name: string, value: unknown, fallback: string): string {
 function count(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new TypeError(`"${name}" must be a number >= ${min}`)
+    throw new TypeError(`auth(): "${name}" must be a number >= ${min}`)
   }
   return value
 }
@@ -135,51 +136,230 @@ function count(name: string, value: unknown, fallback: number, min: number): num
 function optionalString(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`"${name}" must be a non-empty string`)
+    throw new TypeError(`auth(): "${name}" must be a non-empty string`)
   }
   return value
 }
 
-function clientGetter(client: unknown): () => Promise<Client> {
+/**
+ * Checks that the client's `redirectUri` leads to this router's callback route. Routes are
+ * relative to where the router is mounted, so the path must end with `routes.callback` (and
+ * equal it when the router is mounted at the root).
+ */
+function redirectMismatch(client: Client, callback: string): string | undefined {
+  let pathname: string
+  try {
+    pathname = new URL(client.redirectUri).pathname
+  } catch {
+    return `the client's "redirectUri" is not a URL`
+  }
+  if (pathname === callback || pathname.endsWith(callback)) return undefined
+  return (
+    `the path of the client's "redirectUri" (${pathname}) is not "routes.callback" (${callback}): ` +
+    `the authorization server would send the login back to a route auth() does not serve; ` +
+    `set "routes.callback" to ${JSON.stringify(pathname)} or change "redirectUri"`
+  )
+}
+
+function clientGetter(client: unknown, callback: string): () => Promise<Client> {
   if (typeof client === 'function') {
+    const factory = client as () => Promise<Client>
+    const create = async (): Promise<Client> => {
+      let created: Client
+      try {
+        created = await factory()
+      } catch (err) {
+        // A TypeError from createClient() is a misconfiguration (a missing client id, an http
+        // issuer that is not loopback, ...): a 500 naming it, not "the AS is unavailable".
+        if (err instanceof TypeError && !isCodegrantError(err) && !isFetchFailure(err)) {
+          throw new AuthError(
+            'ERR_CONFIG_INVALID',
+            `auth(): the "client" function failed: ${err.message}`,
+            { cause: err },
+          )
+        }
+        throw err
+      }
+      if (!isClient(created)) {
+        throw new AuthError(
+          'ERR_CONFIG_INVALID',
+          'auth(): the "client" function must return a Client from createClient()',
+        )
+      }
+      const mismatch = redirectMismatch(created, callback)
+      if (mismatch !== undefined) {
+        throw new AuthError('ERR_CONFIG_INVALID', `auth(): ${mismatch}`)
+      }
+      return created
+    }
     let pending: Promise<Client> | undefined
     return () => {
-      pending ??= (client as () => Promise<Client>)().catch((err: unknown) => {
+      pending ??= create().catch((err: unknown) => {
         pending = undefined
         throw err
       })
       return pending
     }
   }
-  if (
-    isObject(client) &&
-    typeof client.issuer === 'string' &&
-    typeof client.clientId === 'string'
-  ) {
-    const ready = Promise.resolve(client as unknown as Client)
+  if (isClient(client)) {
+    const mismatch = redirectMismatch(client, callback)
+    if (mismatch !== undefined) throw new TypeError(`auth(): ${mismatch}`)
+    const ready = Promise.resolve(client)
     return () => ready
   }
-  throw new TypeError('"client" must be a Client from createClient() or a function returning one')
+  throw new TypeError(
+    'auth(): "client" must be a Client from createClient() or a function returning one',
+  )
+}
+
+const isClient = (v: unknown): v is Client =>
+  isObject(v) &&
+  typeof v.issuer === 'string' &&
+  typeof v.clientId === 'string' &&
+  typeof v.redirectUri === 'string'
+
+// undici's fetch() rejects with a TypeError("fetch failed") when the network fails.
+const isFetchFailure = (err: TypeError): boolean => err.message === 'fetch failed'
+
+// Which secret "secret" is: express-session has one by the same name.
+const SECRET_IS =
+  "this is auth()'s token encryption secret, not express-session's; e.g. process.env.TOKEN_SECRET"
+
+// Every option of auth(): anything else is refused, so that a misspelt option (a scope check,
+// a route) cannot silently fall back to a default.
+const OPTION_KEYS = [
+  'client',
+  'secret',
+  'routes',
+  'scope',
+  'resource',
+  'audience',
+  'authorizationParams',
+  'responseMode',
+  'defaultReturnTo',
+  'postLogoutRedirect',
+  'postLogoutRedirectUri',
+  'maxTransactions',
+  'refreshMargin',
+  'absoluteDuration',
+  'sessionKey',
+  'touchAfter',
+  'lock',
+  'sessionIndex',
+  'revokeOnLogout',
+  'fetchUserInfoAtLogin',
+  'logger',
+] as const satisfies readonly (keyof AuthOptions)[]
+
+const ROUTE_KEYS = [
+  'login',
+  'callback',
+  'logout',
+  'backchannelLogout',
+] as const satisfies readonly (keyof AuthRoutes)[]
+
+// The lists above name every option: a new option left out of them fails to compile here.
+type Unlisted = Exclude<keyof AuthOptions, (typeof OPTION_KEYS)[number]>
+type UnlistedRoute = Exclude<keyof AuthRoutes, (typeof ROUTE_KEYS)[number]>
+const everyOptionListed: [Unlisted, UnlistedRoute] extends [never, never] ? true : never = true
+void everyOptionListed
+
+// Options of other libraries that users reach for, and what does their job here.
+const OPTION_HINTS: Readonly<Record<string, string>> = {
+  scopes: 'did you mean "scope" (one space-separated string)?',
+  requiredScopes:
+    'auth() does not check scopes: guard the routes with claimCheck() / requiresAuth(), or an API with @codegrant/resource-server',
+  authRequired: 'guard routes with requiresAuth() instead',
+  issuerBaseURL: 'the issuer belongs in createClient({ issuer }) ("client")',
+  baseURL: 'the redirect URI belongs in createClient({ redirectUri }) ("client")',
+  clientID: 'the client id belongs in createClient({ clientId }) ("client")',
+  clientId: 'the client id belongs in createClient({ clientId }) ("client")',
+  clientSecret: 'the client secret belongs in createClient({ clientSecret }) ("client")',
+  issuer: 'the issuer belongs in createClient({ issuer }) ("client")',
+  redirectUri: 'the redirect URI belongs in createClient({ redirectUri }) ("client")',
+}
+
+const ROUTE_HINTS: Readonly<Record<string, string>> = {
+  postLogoutRedirect: '"postLogoutRedirect" is an option of auth(), not of "routes"',
+}
+
+/**
+ * Edit distance with adjacent transpositions (optimal string alignment), for "did you mean" on
+ * misspelt option names (`rotues` is one edit from `routes`).
+ */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  )
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      const row = d[i]!
+      const above = d[i - 1]!
+      row[j] = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1)
+      }
+    }
+  }
+  return d[a.length]![b.length]!
+}
+
+/** The known key closest to `key`, when close enough to be a typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const candidate of known) {
+    const d = distance(key.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined
+}
+
+function refuseUnknown(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  prefix: string,
+  hints: Readonly<Record<string, string>>,
+): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue
+    const name = JSON.stringify(`${prefix}${key}`.slice(0, 80))
+    const near = closest(key, known)
+    const hint = Object.hasOwn(hints, key)
+      ? hints[key]
+      : near !== undefined
+        ? `did you mean "${prefix}${near}"?`
+        : `known: ${known.map((k) => `"${prefix}${k}"`).join(', ')}`
+    throw new TypeError(`auth(): unknown option ${name}: ${hint}`)
+  }
 }
 
 /** Validates `auth()` options once, applies defaults and freezes the result. */
 export function resolveOptions(options: AuthOptions): ResolvedConfig {
-  if (!isObject(options)) throw new TypeError('"options" must be an object')
+  if (!isObject(options)) throw new TypeError('auth(): "options" must be an object')
+  refuseUnknown(options, OPTION_KEYS, '', OPTION_HINTS)
   const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret
   if (!Array.isArray(secrets) || secrets.length === 0) {
-    throw new TypeError('"secret" must be a string or a non-empty array of strings')
+    throw new TypeError(
+      `auth(): "secret" must be a string or a non-empty array of strings (${SECRET_IS})`,
+    )
   }
   for (const s of secrets) {
     if (typeof s !== 'string' || s.length < 32) {
-      throw new TypeError('"secret" must be at least 32 characters long')
+      throw new TypeError(`auth(): "secret" must be at least 32 characters long (${SECRET_IS})`)
     }
   }
   const routes = options.routes ?? {}
-  if (!isObject(routes)) throw new TypeError('"routes" must be an object')
+  if (!isObject(routes)) throw new TypeError('auth(): "routes" must be an object')
+  refuseUnknown(routes, ROUTE_KEYS, 'routes.', ROUTE_HINTS)
   const backchannel = routes.backchannelLogout
   const responseMode = options.responseMode
   if (responseMode !== undefined && responseMode !== 'query' && responseMode !== 'form_post') {
-    throw new TypeError('"responseMode" must be "query" or "form_post"')
+    throw new TypeError('auth(): "responseMode" must be "query" or "form_post"')
   }
   const resource = options.resource
   if (
@@ -187,51 +367,52 @@ export function resolveOptions(options: AuthOptions): ResolvedConfig {
     typeof resource !== 'string' &&
     !(Array.isArray(resource) && resource.every((r) => typeof r === 'string'))
   ) {
-    throw new TypeError('"resource" must be a string or an array of strings')
+    throw new TypeError('auth(): "resource" must be a string or an array of strings')
   }
   const params = options.authorizationParams
   if (
     params !== undefined &&
     (!isObject(params) || !Object.values(params).every((v) => typeof v === 'string'))
   ) {
-    throw new TypeError('"authorizationParams" must be an object of strings')
+    throw new TypeError('auth(): "authorizationParams" must be an object of strings')
   }
   const absolute = options.absoluteDuration
   if (absolute !== undefined && absolute !== false) count('absoluteDuration', absolute, 0, 1)
   const lock = options.lock
   if (lock !== undefined && (!isObject(lock) || typeof lock.acquire !== 'function')) {
-    throw new TypeError('"lock" must be a SessionLock')
+    throw new TypeError('auth(): "lock" must be a SessionLock')
   }
   const index = options.sessionIndex
   if (
     index !== undefined &&
     (!isObject(index) || typeof index.find !== 'function' || typeof index.forget !== 'function')
   ) {
-    throw new TypeError('"sessionIndex" must be a SessionIndex')
+    throw new TypeError('auth(): "sessionIndex" must be a SessionIndex')
   }
   const logger = options.logger
   if (logger !== undefined && (!isObject(logger) || typeof logger.warn !== 'function')) {
-    throw new TypeError('"logger" must have a warn() method')
+    throw new TypeError('auth(): "logger" must have a warn() method')
   }
   for (const name of ['revokeOnLogout', 'fetchUserInfoAtLogin'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') {
-      throw new TypeError(`"${name}" must be a boolean`)
+      throw new TypeError(`auth(): "${name}" must be a boolean`)
     }
   }
   const localLock = createMemoryLock()
+  const resolvedRoutes = Object.freeze({
+    login: path('routes.login', routes.login, '/login'),
+    callback: path('routes.callback', routes.callback, '/callback'),
+    logout: path('routes.logout', routes.logout, '/logout'),
+    backchannelLogout:
+      backchannel === false
+        ? false
+        : path('routes.backchannelLogout', backchannel, '/backchannel-logout'),
+  })
 
   return Object.freeze({
-    getClient: clientGetter(options.client),
+    getClient: clientGetter(options.client, resolvedRoutes.callback),
     cipher: createTokenCipher(secrets as readonly string[]),
-    routes: Object.freeze({
-      login: path('routes.login', routes.login, '/login'),
-      callback: path('routes.callback', routes.callback, '/callback'),
-      logout: path('routes.logout', routes.logout, '/logout'),
-      backchannelLogout:
-        backchannel === false
-          ? false
-          : path('routes.backchannelLogout', backchannel, '/backchannel-logout'),
-    }),
+    routes: resolvedRoutes,
     scope: optionalString('scope', options.scope),
     resource,
     audience: optionalString('audience', options.audience),

@@ -72,7 +72,9 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
       if (exp !== undefined && exp <= nowSeconds()) {
         throw new AuthError(
           'ERR_TOKEN_EXPIRED',
-          'The access token expired and there is no refresh token',
+          'The access token expired and there is no refresh token to renew it: log in again, ' +
+            'or add offline_access to the scope (and allow the refresh_token grant) so that the ' +
+            'authorization server issues one',
         )
       }
       return { keep: true }
