@@ -153,6 +153,19 @@ describe('examples/web-app with REDIS_URL', () => {
       expect(res.status).toBe(200)
       expect(res.headers.get('set-cookie')).toBeNull()
     }
+    // The renewal rewrote the store entry with a day's TTL (no touch needed).
+    const client = createClient({ url: redis.url })
+    await client.connect()
+    try {
+      const sid = decodeURIComponent(
+        /connect\.sid=([^;]+)/.exec(first.headers.get('set-cookie')!)![1]!,
+      )
+        .slice(2)
+        .split('.')[0]!
+      expect(await client.ttl(`webapp:sess:${sid}`)).toBeGreaterThan(24 * 3600 - 60)
+    } finally {
+      await client.close()
+    }
   })
 
   it('Redis down: 503, no crash; back when Redis returns', async () => {

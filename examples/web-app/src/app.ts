@@ -22,7 +22,10 @@ import { apiPage, errorPage, homePage, profilePage, type Viewer } from './pages.
 export interface WebAppDeps {
   /** The app's public origin (BASE_URL). */
   baseUrl: string
-  /** A session store shared by instances (Redis), or the in-memory default. */
+  /**
+   * A session store shared by instances (Redis), or the in-memory default. Its `touch` is
+   * switched off: the app renews sessions by rewriting them (see {@link renewSession}).
+   */
   store?: Store
   /** The Redis client behind `store`, for the refresh lock and the back-channel index. */
   redis?: RedisCommandClient
@@ -119,6 +122,16 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
     next()
   })
 
+  if (deps.store !== undefined) {
+    // renewSession() rewrites the store entry (and its TTL) at every renewal, so express-session
+    // need not touch it: without a `touch` it skips the store call and one more hash of the
+    // session on every read-only request.
+    Object.defineProperty(deps.store, 'touch', {
+      value: undefined,
+      configurable: true,
+      writable: true,
+    })
+  }
   app.use(
     session({
       // On https the __Host- prefix: the browser keeps the cookie only if it is Secure, for
