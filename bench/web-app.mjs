@@ -15,6 +15,7 @@ const SECRET = 'bench-session-secret-0123456789abcdef-not-a-real-secret'
 const ME_LABELS = {
   codegrant: 'examples/web-app GET /me',
   peer: 'express-openid-connect GET /me',
+  base: 'examples/web-app GET /me (baseline build)',
 }
 // Sequential requests whose Redis commands are counted (MONITOR) in the Redis scenario.
 const COUNTED_REQUESTS = 50
@@ -96,8 +97,15 @@ async function meScenarios(issuer, client) {
           storage === 'memory'
             ? 'Web app: authenticated GET /me, default session storage'
             : 'Web app: authenticated GET /me, both on Redis (connect-redis)',
-        contenders: [contender('codegrant'), contender('peer')],
-        targets: [{ of: 'codegrant', vs: 'peer', target: 1.3 }],
+        contenders: [
+          contender('codegrant'),
+          contender('peer'),
+          ...(process.env.BENCH_WEB_ME_BASE ? [contender(/** @type {any} */ ('base'))] : []),
+        ],
+        targets: [
+          { of: 'codegrant', vs: 'peer', target: 1.3 },
+          ...(process.env.BENCH_WEB_ME_BASE ? [{ of: 'codegrant', vs: 'base', target: 1 }] : []),
+        ],
         note:
           storage === 'memory'
             ? 'Ours: the example app as `pnpm --dir examples/web-app start` builds it (express-session MemoryStore, rolling 24 h cookie). ' +

@@ -134,6 +134,40 @@ describe('examples/web-app with REDIS_URL', () => {
     expect(commands).toEqual(Array(10).fill('GET'))
   })
 
+  it('an authenticated read-only request sends no Set-Cookie (the session is renewed once a minute)', async () => {
+    const agent = new Agent(one.url)
+    expect((await agent.login()).status).toBe(302)
+    // Each response read to its end: express-session sends the headers before its save finishes.
+    const me = async () => {
+      const res = await agent.request('/me', { accept: 'application/json' })
+      await res.text()
+      return res
+    }
+    // The first request of the login stamps its renewal (and re-sends the cookie)...
+    const first = await me()
+    expect(first.status).toBe(200)
+    expect(first.headers.get('set-cookie')).toMatch(/HttpOnly/i)
+    // ... the following ones, within the minute, send none.
+    for (let i = 0; i < 3; i++) {
+      const res = await me()
+      expect(res.status).toBe(200)
+      expect(res.headers.get('set-cookie')).toBeNull()
+    }
+    // The renewal rewrote the store entry with a day's TTL (no touch needed).
+    const client = createClient({ url: redis.url })
+    await client.connect()
+    try {
+      const sid = decodeURIComponent(
+        /connect\.sid=([^;]+)/.exec(first.headers.get('set-cookie')!)![1]!,
+      )
+        .slice(2)
+        .split('.')[0]!
+      expect(await client.ttl(`webapp:sess:${sid}`)).toBeGreaterThan(24 * 3600 - 60)
+    } finally {
+      await client.close()
+    }
+  })
+
   it('Redis down: 503, no crash; back when Redis returns', async () => {
     const agent = new Agent(one.url)
     await agent.login()

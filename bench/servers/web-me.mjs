@@ -23,8 +23,8 @@ async function connectRedis() {
 }
 
 /** @param {number} port */
-async function codegrantApp(port) {
-  const { createWebApp } = await import('../../examples/web-app/dist/app.js')
+async function codegrantApp(port, dist = 'dist') {
+  const { createWebApp } = await import(`../../examples/web-app/${dist}/app.js`)
   const { loadConfig } = await import('../../examples/web-app/dist/config.js')
   const baseUrl = `http://127.0.0.1:${port}`
   const config = loadConfig({
@@ -91,6 +91,7 @@ try {
   await serve((port) => {
     if (cfg.contender === 'codegrant') return codegrantApp(port)
     if (cfg.contender === 'peer') return peerApp(port)
+    if (cfg.contender === 'base') return codegrantApp(port, 'dist-base')
     throw new TypeError(`unknown contender "${cfg.contender}"`)
   })
 } catch (err) {

@@ -9,7 +9,12 @@ import {
   type RedisCommandClient,
   type RequestAuth,
 } from '@codegrant/express'
-import express, { type NextFunction, type Request, type Response } from 'express'
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express'
 import session, { type Store } from 'express-session'
 import type { WebAppConfig } from './config.js'
 import { apiPage, errorPage, homePage, profilePage, type Viewer } from './pages.js'
@@ -17,7 +22,10 @@ import { apiPage, errorPage, homePage, profilePage, type Viewer } from './pages.
 export interface WebAppDeps {
   /** The app's public origin (BASE_URL). */
   baseUrl: string
-  /** A session store shared by instances (Redis), or the in-memory default. */
+  /**
+   * A session store shared by instances (Redis), or the in-memory default. Its `touch` is
+   * switched off: the app renews sessions by rewriting them (see {@link renewSession}).
+   */
   store?: Store
   /** The Redis client behind `store`, for the refresh lock and the back-channel index. */
   redis?: RedisCommandClient
@@ -69,6 +77,33 @@ function clientError(err: unknown): number | undefined {
   return value >= 400 && value <= 499 ? value : undefined
 }
 
+/** Lifetime of a session after its last renewal (the cookie's and the store entry's). */
+export const SESSION_MAX_AGE_SECONDS = 24 * 3600
+/** A logged-in session is renewed (cookie re-sent, store entry rewritten) at most this often. */
+export const SESSION_RENEW_AFTER_SECONDS = 60
+
+/**
+ * Rolling expiry without re-signing and re-sending the cookie on every response (what
+ * express-session's `rolling: true` does): a logged-in session not renewed yet, or last renewed
+ * `afterSeconds` or more ago, is stamped `renewedAt`, so express-session saves it and sends the
+ * cookie with a fresh `maxAge` at the end of this request. A session therefore expires `maxAge`
+ * after its last renewal, that is between `maxAge - afterSeconds` and `maxAge` after the last
+ * request. Sessions without a logged-in user are left as they are (a login in progress expires
+ * with its transaction). Mount after `auth()`.
+ */
+export function renewSession(afterSeconds: number): RequestHandler {
+  const afterMs = afterSeconds * 1000
+  return (req, _res, next) => {
+    const s = req.session as (typeof req.session & { renewedAt?: unknown }) | undefined
+    if (s !== undefined && authOf(req)?.isAuthenticated === true) {
+      const now = Date.now()
+      const last = typeof s.renewedAt === 'number' ? s.renewedAt : -Infinity
+      if (now - last >= afterMs) s.renewedAt = now
+    }
+    next()
+  }
+}
+
 /** Builds the example app (no listening). */
 export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Express {
   const { baseUrl } = deps
@@ -87,6 +122,16 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
     next()
   })
 
+  if (deps.store !== undefined) {
+    // renewSession() rewrites the store entry (and its TTL) at every renewal, so express-session
+    // need not touch it: without a `touch` it skips the store call and one more hash of the
+    // session on every read-only request.
+    Object.defineProperty(deps.store, 'touch', {
+      value: undefined,
+      configurable: true,
+      writable: true,
+    })
+  }
   app.use(
     session({
       // On https the __Host- prefix: the browser keeps the cookie only if it is Secure, for
@@ -95,9 +140,16 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
       secret: config.sessionSecret,
       resave: false,
       saveUninitialized: false,
-      rolling: true,
+      // Rolling expiry by renewSession() below, not `rolling: true` (a Set-Cookie, an HMAC and a
+      // store touch on every response).
+      rolling: false,
       ...(deps.store !== undefined ? { store: deps.store } : {}),
-      cookie: { httpOnly: true, sameSite: 'lax', secure: https, maxAge: 24 * 3600 * 1000 },
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: https,
+        maxAge: SESSION_MAX_AGE_SECONDS * 1000,
+      },
     }),
   )
 
@@ -131,6 +183,7 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
       logger: { warn: (message) => deps.log(`warn: ${message}`) },
     }),
   )
+  app.use(renewSession(SESSION_RENEW_AFTER_SECONDS))
 
   // A CSRF token bound to the session id (it changes at login): no session write needed.
   const csrfToken = (req: Request): string =>

@@ -18,24 +18,34 @@ function run(req: Request, method: 'save' | 'regenerate' | 'destroy'): Promise<v
 }
 
 /** The vault's view of an Express request's express-session session (live: follows regenerate). */
-export function sessionOf(req: Request): VaultSession {
-  return {
-    get id() {
-      return req.sessionID
-    },
-    get data() {
-      return req.session as unknown as SessionData
-    },
-    get store() {
-      // express-session's Store types the session as its own SessionData (cookie required); the
-      // vault only needs the callback methods.
-      return req.sessionStore as unknown as SessionStore
-    },
-    save: () => run(req, 'save'),
-    regenerate: () => run(req, 'regenerate'),
-    destroy: () => run(req, 'destroy'),
-    expireIn(seconds) {
-      req.session.cookie.maxAge = seconds * 1000
-    },
+class ExpressVaultSession implements VaultSession {
+  constructor(private readonly req: Request) {}
+  get id(): string {
+    return this.req.sessionID
   }
+  get data(): SessionData {
+    return this.req.session as unknown as SessionData
+  }
+  get store(): SessionStore {
+    // express-session's Store types the session as its own SessionData (cookie required); the
+    // vault only needs the callback methods.
+    return this.req.sessionStore as unknown as SessionStore
+  }
+  save(): Promise<void> {
+    return run(this.req, 'save')
+  }
+  regenerate(): Promise<void> {
+    return run(this.req, 'regenerate')
+  }
+  destroy(): Promise<void> {
+    return run(this.req, 'destroy')
+  }
+  expireIn(seconds: number): void {
+    this.req.session.cookie.maxAge = seconds * 1000
+  }
+}
+
+/** The vault's view of an Express request's express-session session (live: follows regenerate). */
+export function sessionOf(req: Request): VaultSession {
+  return new ExpressVaultSession(req)
 }

@@ -133,22 +133,30 @@ function storeError(cause: unknown): AuthError {
     : new AuthError('ERR_STORE_UNAVAILABLE', 'The session store is unavailable', { cause })
 }
 
-/** Calls a callback-style store method once, as a promise (also for promise-returning stores). */
+/**
+ * Calls a callback-style store method (also a promise-returning one) and reports its outcome to
+ * `done` exactly once, failures as `AuthError` `ERR_STORE_UNAVAILABLE`.
+ */
+function invoke(run: (callback: Callback) => unknown, done: Callback): void {
+  let settled = false
+  const callback: Callback = (err, value) => {
+    if (settled) return
+    settled = true
+    if (err) done(storeError(err))
+    else done(undefined, value)
+  }
+  try {
+    const result = run(callback)
+    if (result instanceof Promise) result.catch((err: unknown) => callback(err ?? new Error()))
+  } catch (err) {
+    callback(err)
+  }
+}
+
+/** Calls a callback-style store method once, as a promise. */
 function call<T>(run: (callback: Callback) => unknown): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let done = false
-    const callback: Callback = (err, value) => {
-      if (done) return
-      done = true
-      if (err) reject(storeError(err))
-      else resolve(value as T)
-    }
-    try {
-      const result = run(callback)
-      if (result instanceof Promise) result.catch((err: unknown) => callback(err ?? new Error()))
-    } catch (err) {
-      callback(err)
-    }
+    invoke(run, (err, value) => (err ? reject(err as Error) : resolve(value as T)))
   })
 }
 
@@ -174,6 +182,8 @@ interface Guard {
   readonly raw: RawStore
   /** The vaults writing through this store, by session key (the first one's lock is used). */
   readonly vaults: Map<string, SectionCodec>
+  /** The smallest `touchAfter` of those vaults, in milliseconds. */
+  touchAfterMs: number
 }
 
 const GUARD = Symbol.for('@codegrant/express.session-vault')
@@ -209,7 +219,10 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
   const target = store as SessionStore & { [GUARD]?: Guard }
   const existing = target[GUARD]
   if (existing !== undefined) {
-    if (!existing.vaults.has(key)) existing.vaults.set(key, codec)
+    if (!existing.vaults.has(key)) {
+      existing.vaults.set(key, codec)
+      existing.touchAfterMs = Math.min(existing.touchAfterMs, codec.options.touchAfter * 1000)
+    }
     return existing
   }
   const rawGet = store.get.bind(store)
@@ -223,7 +236,7 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
     destroy: (sid: string) => call<void>((cb) => rawDestroy(sid, cb)),
   })
   const vaults = new Map([[key, codec]])
-  const guard: Guard = { raw, vaults }
+  const guard: Guard = { raw, vaults, touchAfterMs: codec.options.touchAfter * 1000 }
   target[GUARD] = guard
 
   // When each session's expiry was last pushed to the store (ms), for the touch throttle.
@@ -302,17 +315,26 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
       (err: unknown) => callback?.(storeError(err)),
     )
   }
+  // Called back directly (no promise in between): this read is on every request's path.
   store.get = (sid: string, callback: Callback): void => {
-    raw.get(sid).then((value) => {
-      // The store entry was written with this expiry: a touch is not due before touchAfter.
-      const cookie = (value as { cookie?: { expires?: unknown; originalMaxAge?: unknown } })?.cookie
-      if (typeof cookie?.originalMaxAge === 'number' && cookie.expires != null) {
-        const writtenAt = new Date(cookie.expires as string).getTime() - cookie.originalMaxAge
-        if (Number.isFinite(writtenAt) && writtenAt > (touched.get(sid) ?? 0))
-          remember(sid, writtenAt)
-      }
-      callback(undefined, value)
-    }, callback)
+    invoke(
+      (cb) => rawGet(sid, cb),
+      (err, found) => {
+        if (err) {
+          callback(err)
+          return
+        }
+        const value = (found ?? undefined) as SessionData | undefined
+        // The store entry was written with this expiry: a touch is not due before touchAfter.
+        const cookie = value?.cookie as { expires?: unknown; originalMaxAge?: unknown } | undefined
+        if (typeof cookie?.originalMaxAge === 'number' && cookie.expires != null) {
+          const writtenAt = new Date(cookie.expires as string).getTime() - cookie.originalMaxAge
+          if (Number.isFinite(writtenAt) && writtenAt > (touched.get(sid) ?? 0))
+            remember(sid, writtenAt)
+        }
+        callback(undefined, value)
+      },
+    )
   }
   store.destroy = (sid: string, callback?: Callback): void => {
     touched.delete(sid)
@@ -324,8 +346,7 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
   if (rawTouch !== undefined) {
     store.touch = (sid: string, session: SessionData, callback?: Callback): void => {
       const now = Date.now()
-      const after = Math.min(...[...vaults.values()].map((v) => v.options.touchAfter)) * 1000
-      if (now - (touched.get(sid) ?? 0) < after) {
+      if (now - (touched.get(sid) ?? 0) < guard.touchAfterMs) {
         callback?.()
         return
       }
