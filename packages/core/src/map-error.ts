@@ -209,11 +209,7 @@ export function toCodegrantError(
             { cause: err },
           )
         case 'jwt':
-          return new CodegrantError(
-            'ERR_ID_TOKEN_INVALID',
-            `${context}: ID token refused: ${reason}`,
-            { cause: err },
-          )
+          return idTokenRefused(context, reason, err)
         default:
           return new CodegrantError(
             'ERR_UNSUPPORTED',
@@ -224,9 +220,7 @@ export function toCodegrantError(
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
     case 'OAUTH_KEY_SELECTION_FAILED':
-      return new CodegrantError('ERR_ID_TOKEN_INVALID', `${context}: ID token refused: ${reason}`, {
-        cause: err,
-      })
+      return idTokenRefused(context, reason, err)
     case 'OAUTH_INVALID_RESPONSE':
       switch (refineInvalidResponse(ope?.cause)) {
         case 'id_token_missing':
@@ -236,11 +230,7 @@ export function toCodegrantError(
             { cause: err },
           )
         case 'jwt':
-          return new CodegrantError(
-            'ERR_ID_TOKEN_INVALID',
-            `${context}: ID token refused: ${reason}`,
-            { cause: err },
-          )
+          return idTokenRefused(context, reason, err)
         default:
           return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, {
             cause: err,
@@ -428,4 +418,11 @@ function issuersOf(chain: unknown[]): { expected: string; found: string } {
     }
   }
   return { expected: 'unknown', found: 'unknown' }
+}
+
+/** `ERR_ID_TOKEN_INVALID`: an ID token failed a check (signature, claims, timestamps, key). */
+function idTokenRefused(context: string, reason: string, cause: unknown): CodegrantError {
+  return new CodegrantError('ERR_ID_TOKEN_INVALID', `${context}: ID token refused: ${reason}`, {
+    cause,
+  })
 }
