@@ -71,7 +71,7 @@ beforeAll(async () => {
       dpop: { nonceSecret: 'a-test-only-nonce-secret-of-32-bytes-or-more' },
     }),
     (req, res) => {
-      res.json({ sub: req.auth?.sub, bound: req.auth?.claims.cnf })
+      res.json({ sub: req.accessToken?.sub, bound: req.accessToken?.claims.cnf })
     },
   )
   app.use(authErrorHandler())

@@ -13,10 +13,7 @@ import express, {
 } from 'express'
 import session, { type Store } from 'express-session'
 
-/**
- * `req.auth` typed as ours: in a program that also loads @codegrant/resource-server (as the test
- * type-check does), its `req.auth` augmentation wins.
- */
+/** `req.auth` typed as ours, without relying on the `@codegrant/express/global` augmentation. */
 export const authOf = (req: Request): RequestAuth => (req as unknown as { auth: RequestAuth }).auth
 
 export const TOKEN_SECRET = 'test-token-secret-0123456789abcdef-0123456789'

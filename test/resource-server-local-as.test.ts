@@ -49,7 +49,11 @@ async function api(options: Partial<VerifierOptions> = {}): Promise<string> {
   const app = express()
   const auth = requireAuth({ verifier })
   app.get('/api/private', auth, (req, res) => {
-    res.json({ sub: req.auth?.sub, scope: req.auth?.scopes.join(' '), format: req.auth?.format })
+    res.json({
+      sub: req.accessToken?.sub,
+      scope: req.accessToken?.scopes.join(' '),
+      format: req.accessToken?.format,
+    })
   })
   app.get('/api/messages', auth, requireScopes('read:messages'), (_req, res) => {
     res.json({ messages: [] })

@@ -193,7 +193,7 @@ async function setUp(port: number): Promise<void> {
   })
 
   app.get('/api/private', auth, (req, res) => {
-    const info = req.auth!
+    const info = req.accessToken!
     res.json({
       sub: info.sub ?? null,
       scope: info.scopes.join(' '),
@@ -206,7 +206,7 @@ async function setUp(port: number): Promise<void> {
 
   app.get('/api/messages', readMessages, (req, res) => {
     res.json({
-      sub: req.auth!.sub ?? null,
+      sub: req.accessToken!.sub ?? null,
       messages: [
         { id: 1, text: 'Hello from the protected API.' },
         { id: 2, text: 'This needed the read:messages scope.' },

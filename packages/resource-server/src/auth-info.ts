@@ -1,6 +1,7 @@
 /**
- * What a verified access token says, as `verify()` returns it (and the Express adapter puts on
- * `req.auth`). Frozen and shared by every request that presents the same token.
+ * What a verified access token says, as `verify()` returns it (and the Express and Fastify
+ * adapters put on `req.accessToken` / `request.accessToken`). Frozen and shared by every request
+ * that presents the same token.
  */
 export interface AuthInfo {
   /**

@@ -1,4 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto'
+import type { TLSSocket } from 'node:tls'
 import { ResourceServerError } from './errors.js'
 
 /**
@@ -35,4 +36,17 @@ export function checkCertificateBinding(
     throw new ResourceServerError('ERR_TOKEN_BINDING', {
       description: 'The access token is bound to a client certificate that was not presented',
     })
+}
+
+/**
+ * The client certificate of a TLS connection (DER bytes), for RFC 8705 binding: undefined on a
+ * plain socket or when the client sent none. Every adapter reads it from Node's socket this way.
+ *
+ * @internal
+ */
+export function peerCertificate(socket: object): Uint8Array | undefined {
+  const tls = socket as Partial<TLSSocket>
+  if (tls.encrypted !== true || typeof tls.getPeerCertificate !== 'function') return undefined
+  const raw = tls.getPeerCertificate().raw as Buffer | undefined
+  return raw === undefined || raw.length === 0 ? undefined : raw
 }

@@ -43,7 +43,7 @@ function app(options: { handler?: boolean; extra?: Record<string, unknown> } = {
     res.json({ ok: true })
   })
   a.get('/api/private', auth, (req, res) => {
-    res.json({ sub: req.auth?.sub, scope: req.auth?.scopes.join(' ') })
+    res.json({ sub: req.accessToken?.sub, scope: req.accessToken?.scopes.join(' ') })
   })
   a.get('/api/messages', auth, requireScopes('read:messages'), (_req, res) => {
     res.json({ messages: [] })
@@ -84,7 +84,7 @@ describe('Express adapter', () => {
     expect((await fetch(`${base}/api/public`)).status).toBe(200)
   })
 
-  it('sets req.auth for a valid token', async () => {
+  it('sets req.accessToken for a valid token', async () => {
     const base = await app()
     const token = await mint(rsa, { scope: 'read:messages profile' })
     const res = await fetch(`${base}/api/private`, {
@@ -190,7 +190,7 @@ describe('Express adapter', () => {
     const as = fakeAs([rsa.publicJwk])
     const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch })
     a.get('/api/private', requireAuth({ verifier }), (req, res) => {
-      res.json({ type: req.auth?.tokenType })
+      res.json({ type: req.accessToken?.tokenType })
     })
     a.use(authErrorHandler())
     const base = await listen(a)
@@ -224,7 +224,7 @@ describe('Express adapter', () => {
       '/api/private',
       requireAuth({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch }),
       (req, res) => {
-        res.json({ sub: req.auth?.sub })
+        res.json({ sub: req.accessToken?.sub })
       },
     )
     a.use(authErrorHandler())
