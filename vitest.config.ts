@@ -30,6 +30,7 @@ const alias = {
   '@codegrant/core': src('./packages/core/src/index.ts'),
   '@codegrant/express': src('./packages/express/src/index.ts'),
   '@codegrant/resource-server/express': src('./packages/resource-server/src/express/index.ts'),
+  '@codegrant/resource-server/fastify': src('./packages/resource-server/src/fastify/index.ts'),
   '@codegrant/resource-server': src('./packages/resource-server/src/index.ts'),
   '@codegrant/local-as': src('./tools/local-as/src/index.ts'),
 }

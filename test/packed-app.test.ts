@@ -139,24 +139,30 @@ const tsconfigs: Record<string, object> = {
     files: ['src/app.ts'],
   },
   // CommonJS projects on the legacy resolution, which ignores "exports" (typesVersions serves the
-  // subpaths there), configured as `tsc --init` does (skipLibCheck, no DOM). Two programs: the
-  // two packages' `req.auth` augmentations differ.
+  // subpaths there), configured as `tsc --init` does (skipLibCheck, no DOM). One program per
+  // adapter, and one with both Express augmentations (`req.auth` of @codegrant/express and
+  // `req.accessToken` of @codegrant/resource-server/express: distinct names, no TS2717).
   ...Object.fromEntries(
-    ['express-global', 'resource-server-express'].map((name) => [
-      `tsconfig.node10-${name}.json`,
-      {
-        compilerOptions: {
-          ...strict,
-          skipLibCheck: true,
-          lib: ['ES2023'],
-          module: 'commonjs',
-          moduleResolution: 'node10',
-          esModuleInterop: true,
-          noEmit: true,
+    ['express-global', 'resource-server-express', 'both-express', 'resource-server-fastify'].map(
+      (name) => [
+        `tsconfig.node10-${name}.json`,
+        {
+          compilerOptions: {
+            ...strict,
+            // The program with both augmentations checks the declarations too, where TS2717 is.
+            ...(name === 'both-express'
+              ? { skipLibCheck: false, skipDefaultLibCheck: true }
+              : { skipLibCheck: true }),
+            lib: ['ES2023'],
+            module: 'commonjs',
+            moduleResolution: 'node10',
+            esModuleInterop: true,
+            noEmit: true,
+          },
+          files: [`cjs/${name}.ts`],
         },
-        files: [`cjs/${name}.ts`],
-      },
-    ]),
+      ],
+    ),
   ),
 }
 
@@ -193,11 +199,64 @@ import express from 'express'
 const app = express()
 const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
 app.get('/api', requireAuth({ verifier }), (req, res) => {
-  // req.auth is typed by @codegrant/resource-server/express
-  const sub: string | undefined = req.auth?.sub
+  // req.accessToken is typed by @codegrant/resource-server/express
+  const sub: string | undefined = req.accessToken?.sub
   res.json({ sub })
 })
 app.use(authErrorHandler())
+`,
+  // Both Express packages in one program: each augments Express's Request with its own property.
+  'cjs/both-express.ts': `import { createClient } from '@codegrant/core'
+import { auth } from '@codegrant/express'
+import '@codegrant/express/global'
+import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
+import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
+import express from 'express'
+
+const app = express()
+app.use(
+  auth({
+    client: () =>
+      createClient({
+        issuer: 'https://as.example.com',
+        clientId: 'app',
+        clientSecret: 'secret',
+        redirectUri: 'https://app.example.com/callback',
+      }),
+    secret: 'a token secret of at least 32 characters',
+  }),
+)
+const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
+app.get('/api', requireAuth({ verifier }), (req, res) => {
+  const loggedIn: boolean = req.auth?.isAuthenticated ?? false
+  const token: AuthInfo | undefined = req.accessToken
+  res.json({ loggedIn, sub: token?.sub })
+})
+app.use(authErrorHandler())
+`,
+  'cjs/resource-server-fastify.ts': `import Fastify from 'fastify'
+import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
+import { fastifyResourceServer, protectedResourceMetadata, requireAuth } from '@codegrant/resource-server/fastify'
+
+async function main(): Promise<void> {
+  const app = Fastify()
+  const verifier = createVerifier({
+    issuer: 'https://as.example.com',
+    audience: 'https://api.example.com',
+    resourceMetadata: {},
+  })
+  await app.register(fastifyResourceServer, { verifier })
+  await app.register(protectedResourceMetadata, { verifier })
+  app.get('/api', { onRequest: app.requireAuth({ scopes: ['read:messages'] }) }, async (request) => {
+    // request.accessToken is typed by @codegrant/resource-server/fastify
+    const token: AuthInfo | undefined = request.accessToken
+    return { sub: token?.sub }
+  })
+  app.get('/api/other', { onRequest: requireAuth({ verifier }) }, async (request) => ({
+    sub: request.accessToken?.sub,
+  }))
+}
+void main()
 `,
   // Node >= 20.19 require()s ES modules; every entry point must load that way.
   'cjs/smoke.cjs': `const core = require('@codegrant/core')
@@ -205,13 +264,16 @@ const express = require('@codegrant/express')
 require('@codegrant/express/global')
 const rs = require('@codegrant/resource-server')
 const rsExpress = require('@codegrant/resource-server/express')
-console.log(JSON.stringify([core.createClient, express.auth, rs.createVerifier, rsExpress.requireAuth].map((f) => typeof f)))
+const rsFastify = require('@codegrant/resource-server/fastify')
+console.log(JSON.stringify([core.createClient, express.auth, rs.createVerifier, rsExpress.requireAuth, rsFastify.requireAuth].map((f) => typeof f)))
 `,
 }
 
 let dir: string
 let install: Run
-let checks: Record<'esm' | 'express-global' | 'resource-server-express', Run>
+type Check =
+  'esm' | 'express-global' | 'resource-server-express' | 'both-express' | 'resource-server-fastify'
+let checks: Record<Check, Run>
 let as: LocalAs
 let app: Child | undefined
 
@@ -251,7 +313,7 @@ beforeAll(async () => {
         '@codegrant/core': tarball('core'),
         '@codegrant/express': tarball('express'),
         '@codegrant/resource-server': tarball('resource-server'),
-        ...Object.fromEntries(['express', 'express-session'].map(pinned)),
+        ...Object.fromEntries(['express', 'express-session', 'fastify'].map(pinned)),
       },
       devDependencies: Object.fromEntries(
         ['@types/express', '@types/express-session', '@types/node'].map(pinned),
@@ -279,16 +341,15 @@ beforeAll(async () => {
     appDir,
   )
   if (install.code !== 0) throw new Error(`npm install failed:\n${install.output}`)
-  const [esm, expressGlobal, resourceServerExpress, localAs] = await Promise.all([
-    ...Object.keys(tsconfigs).map((config) => run(process.execPath, [tsc, '-p', config], appDir)),
+  const [localAs, ...runs] = await Promise.all([
     startLocalAs(),
+    ...Object.keys(tsconfigs).map((config) => run(process.execPath, [tsc, '-p', config], appDir)),
   ])
   as = localAs as LocalAs
-  checks = {
-    esm: esm as Run,
-    'express-global': expressGlobal as Run,
-    'resource-server-express': resourceServerExpress as Run,
-  }
+  const names = Object.keys(tsconfigs).map((file) =>
+    file === 'tsconfig.json' ? 'esm' : file.replace(/^tsconfig\.node10-(.*)\.json$/, '$1'),
+  )
+  checks = Object.fromEntries(names.map((name, i) => [name, runs[i] as Run])) as Record<Check, Run>
 }, 300_000)
 
 afterAll(async () => {
@@ -345,10 +406,20 @@ describe('an app built from the packed tarballs', () => {
     expect(checks['resource-server-express'].code).toBe(0)
   })
 
+  it('type-checks @codegrant/express/global and @codegrant/resource-server/express in one program (no TS2717)', () => {
+    expect(checks['both-express'].output).toBe('')
+    expect(checks['both-express'].code).toBe(0)
+  })
+
+  it('type-checks @codegrant/resource-server/fastify from CommonJS with moduleResolution node10', () => {
+    expect(checks['resource-server-fastify'].output).toBe('')
+    expect(checks['resource-server-fastify'].code).toBe(0)
+  })
+
   it('loads every entry point with require() from CommonJS', async () => {
     const smoke = await run(process.execPath, ['cjs/smoke.cjs'], join(dir, 'app'))
     expect(smoke.output.trim()).toBe(
-      JSON.stringify(['function', 'function', 'function', 'function']),
+      JSON.stringify(['function', 'function', 'function', 'function', 'function']),
     )
     expect(smoke.code).toBe(0)
   })

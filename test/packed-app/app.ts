@@ -1,10 +1,12 @@
 // A user's app, written against the published packages only: test/packed-app.test.ts copies it
 // into a fresh directory where @codegrant/* come from `pnpm pack` tarballs, type-checks it
-// (strict, node16 resolution, no DOM lib, skipLibCheck off), compiles and runs it.
+// (strict, node16 resolution, no DOM lib, skipLibCheck off), compiles and runs it. It loads both
+// Express augmentations (`req.auth` of @codegrant/express/global, `req.accessToken` of the resource server).
 // Settings come from the environment: ISSUER_URL, CLIENT_ID, CLIENT_SECRET, PORT, API_AUDIENCE.
 import type { AddressInfo } from 'node:net'
 import { createClient, isCodegrantError, type Client } from '@codegrant/core'
 import { auth, getAuth, isAuthError, requiresAuth } from '@codegrant/express'
+import '@codegrant/express/global'
 import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
 import { authErrorHandler, requireAuth, requireScopes } from '@codegrant/resource-server/express'
 import express, { type NextFunction, type Request, type Response } from 'express'
@@ -61,7 +63,7 @@ app.get('/me', (req: Request, res: Response) => {
 // The API side, in the same app: the access token of the session, checked by the resource server.
 const verifier = createVerifier({ issuer, audience })
 app.get('/api/private', requireAuth({ verifier }), requireScopes('read:messages'), (req, res) => {
-  const info: AuthInfo | undefined = req.auth
+  const info: AuthInfo | undefined = req.accessToken
   res.json({ sub: info?.sub, scopes: info?.scopes })
 })
 app.get('/call-api', requiresAuth(), async (req, res, next) => {
