@@ -17,13 +17,25 @@ import {
 
 const ROUTE = '/api/private'
 
-/** @typedef {'codegrant' | 'codegrant-control' | 'codegrant-rfc9728' | 'peer' | 'bare'} ContenderName */
+/** @typedef {'codegrant' | 'codegrant-control' | 'codegrant-rfc9728' | 'peer' | 'bare' | 'fastify-codegrant' | 'fastify-jwt' | 'fastify-jwt-cache' | 'fastify-bare'} ContenderName */
 const LABELS = {
   codegrant: '@codegrant/resource-server requireAuth',
   'codegrant-rfc9728': '@codegrant/resource-server with RFC 9728 metadata',
   'codegrant-control': '@codegrant/resource-server requireAuth (again: the noise floor)',
   peer: 'express-oauth2-jwt-bearer auth()',
   bare: 'bare Express (no auth)',
+  'fastify-codegrant': 'Fastify + @codegrant/resource-server/fastify requireAuth',
+  'fastify-jwt': 'Fastify + @fastify/jwt (get-jwks) jwtVerify()',
+  'fastify-jwt-cache': 'Fastify + @fastify/jwt (get-jwks, fast-jwt cache on)',
+  'fastify-bare': 'bare Fastify (no auth)',
+}
+
+/** Fastify contenders run servers/resource-server-fastify.mjs with these contender names. */
+const FASTIFY = {
+  'fastify-codegrant': 'codegrant',
+  'fastify-jwt': 'fastify-jwt',
+  'fastify-jwt-cache': 'fastify-jwt-cache',
+  'fastify-bare': 'bare',
 }
 
 /**
@@ -40,10 +52,11 @@ function contender(as, name, alg, load, extra = {}) {
     label: LABELS[name],
     async measureOnce() {
       for (let attempt = 0; ; attempt++) {
+        const fastify = /** @type {Record<string, string>} */ (FASTIFY)[name]
         const server = await startServer(
-          'resource-server',
+          fastify === undefined ? 'resource-server' : 'resource-server-fastify',
           {
-            contender: name,
+            contender: fastify ?? name,
             issuer: as.issuer,
             jwksUri: as.jwksUri,
             audience: AUDIENCE,
@@ -96,6 +109,30 @@ export async function main() {
             { of: 'codegrant', vs: 'peer', target: 1.5 },
             { of: 'codegrant', vs: 'bare', target: 0.85 },
           ],
+        }),
+      )
+    }
+
+    if (isSelected('rs-fastify-a')) {
+      // The Fastify adapter against @fastify/jwt, one token repeated: with fast-jwt's cache off
+      // (its default) and on (ours is on by default), and bare Fastify.
+      const token = minter.mintSync()
+      out(
+        await runScenario({
+          id: 'rs-fastify-a',
+          title: `(fastify a) one token repeated (${alg})`,
+          contenders: /** @type {ContenderName[]} */ ([
+            'fastify-codegrant',
+            'fastify-jwt',
+            'fastify-jwt-cache',
+            'fastify-bare',
+          ]).map((n) => contender(as, n, alg, (url) => ({ url, headers: bearer(token) }))),
+          targets: [
+            { of: 'fastify-codegrant', vs: 'fastify-jwt', target: 1.5 },
+            { of: 'fastify-codegrant', vs: 'fastify-jwt-cache', target: 1 },
+            { of: 'fastify-codegrant', vs: 'fastify-bare', target: 0.85 },
+          ],
+          note: 'Same checks on both (alg, iss, aud, exp, typ at+jwt, sub, client_id, iat, jti); both fetch the same JWKS once.',
         }),
       )
     }
@@ -178,6 +215,33 @@ export async function main() {
             }),
           ),
           targets: [{ of: 'codegrant', vs: 'peer', target: 1.1 }],
+          note: 'Tokens pre-minted in the parent; every server process sees each token at most once.',
+        }),
+      )
+    }
+    if (isSelected('rs-fastify-c')) {
+      const pool = createTokenPool(createMinter({ key: keys.RS256, issuer: as.issuer }))
+      await pool.ensure(Math.ceil(6000 * (config.warmup + config.duration)))
+      out(
+        await runScenario({
+          id: 'rs-fastify-c',
+          title: '(fastify c) a never-seen token on every request (RS256)',
+          contenders: /** @type {ContenderName[]} */ (['fastify-codegrant', 'fastify-jwt']).map(
+            (n) =>
+              contender(as, n, 'RS256', (url) => {
+                const cursor = pool.cursor()
+                return {
+                  url,
+                  nextHeaders: () => bearer(cursor.take()),
+                  afterRun: async () => {
+                    const retry = cursor.exhausted
+                    await pool.ensure(Math.ceil(cursor.used * 1.25))
+                    return retry
+                  },
+                }
+              }),
+          ),
+          targets: [{ of: 'fastify-codegrant', vs: 'fastify-jwt', target: 1.1 }],
           note: 'Tokens pre-minted in the parent; every server process sees each token at most once.',
         }),
       )
