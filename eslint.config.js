@@ -23,4 +23,22 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // @codegrant/session is the framework-agnostic engine: no framework or session middleware
+    // there (packages/session/test/no-framework.test.ts checks the same).
+    files: ['packages/session/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?:express|express-session|fastify|@fastify/.+|@types/express.*)(?:/.*)?$',
+              message: '@codegrant/session must not depend on a web framework',
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

@@ -2,7 +2,7 @@
 // correctness-critical source; it is applied, the test files that exercise it run (Vitest,
 // `--bail 1`), and the file is restored. A mutant the tests do not notice "survives".
 //
-//   pnpm mutants                      every list (core, express, resource-server)
+//   pnpm mutants                      every list (core, session, express, resource-server)
 //   pnpm mutants core                 one package's list
 //   pnpm mutants core:state-not-compared express:touch-not-throttled
 //   pnpm mutants --list               check and print the mutants, run nothing
@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url'
 import core from './mutants/core.mjs'
 import express from './mutants/express.mjs'
 import resourceServer from './mutants/resource-server.mjs'
+import session from './mutants/session.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const JOURNAL = join(ROOT, 'node_modules/.cache/mutants-journal.json')
@@ -41,7 +42,7 @@ const TIMEOUT_MS = 5 * 60_000
  *   description: string, equivalent?: boolean }} Mutant
  */
 /** @type {Record<string, Mutant[]>} */
-const LISTS = { core, express, 'resource-server': resourceServer }
+const LISTS = { core, session, express, 'resource-server': resourceServer }
 
 const abs = (path) => join(ROOT, path)
 const write = (text) => process.stdout.write(text)

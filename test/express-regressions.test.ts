@@ -12,8 +12,8 @@ import express from 'express'
 import session from 'express-session'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSessionVault } from '../packages/express/src/session-vault.js'
-import { createTokenCipher } from '../packages/express/src/token-cipher.js'
+import { createSessionVault } from '../packages/session/src/session-vault.js'
+import { createTokenCipher } from '../packages/session/src/token-cipher.js'
 import {
   Agent,
   authOf,

@@ -1,4 +1,4 @@
-// The first hour of a new user, in CI: the three packages as `pnpm pack` makes them, installed
+// The first hour of a new user, in CI: the four packages as `pnpm pack` makes them, installed
 // with npm into a fresh app outside the workspace (no workspace links, no vitest aliases), then
 // type-checked as a strict TypeScript user would (node16 ESM, and node10 CommonJS for the
 // subpaths), required from CommonJS, and run: a login against the local AS over HTTP.
@@ -34,7 +34,7 @@ import { baseEnv, spawnNode, stopChild, waitForOutput, type Child } from './supp
 import { freePort } from './support/ports.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const packages = ['core', 'express', 'resource-server'] as const
+const packages = ['core', 'session', 'express', 'resource-server'] as const
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
 
 interface Run {
@@ -260,12 +260,13 @@ void main()
 `,
   // Node >= 20.19 require()s ES modules; every entry point must load that way.
   'cjs/smoke.cjs': `const core = require('@codegrant/core')
+const engine = require('@codegrant/session')
 const express = require('@codegrant/express')
 require('@codegrant/express/global')
 const rs = require('@codegrant/resource-server')
 const rsExpress = require('@codegrant/resource-server/express')
 const rsFastify = require('@codegrant/resource-server/fastify')
-console.log(JSON.stringify([core.createClient, express.auth, rs.createVerifier, rsExpress.requireAuth, rsFastify.requireAuth].map((f) => typeof f)))
+console.log(JSON.stringify([core.createClient, engine.createSessionVault, express.auth, rs.createVerifier, rsExpress.requireAuth, rsFastify.requireAuth].map((f) => typeof f)))
 `,
 }
 
@@ -311,6 +312,7 @@ beforeAll(async () => {
       type: 'module',
       dependencies: {
         '@codegrant/core': tarball('core'),
+        '@codegrant/session': tarball('session'),
         '@codegrant/express': tarball('express'),
         '@codegrant/resource-server': tarball('resource-server'),
         ...Object.fromEntries(['express', 'express-session', 'fastify'].map(pinned)),
@@ -318,8 +320,12 @@ beforeAll(async () => {
       devDependencies: Object.fromEntries(
         ['@types/express', '@types/express-session', '@types/node'].map(pinned),
       ),
-      // @codegrant/express depends on @codegrant/core 0.1.0: the tarball, never the registry.
-      overrides: { '@codegrant/core': '$@codegrant/core' },
+      // @codegrant/express depends on @codegrant/core and @codegrant/session 0.1.0: the
+      // tarballs, never the registry.
+      overrides: {
+        '@codegrant/core': '$@codegrant/core',
+        '@codegrant/session': '$@codegrant/session',
+      },
     }),
   )
   copyFileSync(join(root, 'test/packed-app/app.ts'), join(appDir, 'src/app.ts'))
@@ -359,7 +365,7 @@ afterAll(async () => {
 })
 
 describe('an app built from the packed tarballs', () => {
-  it('installs them with npm: the tarballs, with LICENSE and CHANGELOG, no second copy of core', () => {
+  it('installs them with npm: the tarballs, with LICENSE and CHANGELOG, no second copy of core or session', () => {
     expect(install.code, install.output).toBe(0)
     const modules = join(dir, 'app/node_modules')
     for (const name of packages) {
@@ -369,6 +375,10 @@ describe('an app built from the packed tarballs', () => {
       expect(readFileSync(join(installed, 'CHANGELOG.md'), 'utf8')).toContain('## [Unreleased]')
     }
     expect(existsSync(join(modules, '@codegrant/express/node_modules/@codegrant/core'))).toBe(false)
+    expect(existsSync(join(modules, '@codegrant/express/node_modules/@codegrant/session'))).toBe(
+      false,
+    )
+    expect(existsSync(join(modules, '@codegrant/session/node_modules/@codegrant/core'))).toBe(false)
   })
 
   it('declares every package its published .d.ts import, and its @types when it has no types', () => {
@@ -391,7 +401,7 @@ describe('an app built from the packed tarballs', () => {
     expect(missing).toEqual([])
   })
 
-  it('type-checks a strict ESM app using all three packages (node16)', () => {
+  it('type-checks a strict ESM app using the packages (node16)', () => {
     expect(checks.esm.output).toBe('')
     expect(checks.esm.code).toBe(0)
   })
@@ -419,7 +429,7 @@ describe('an app built from the packed tarballs', () => {
   it('loads every entry point with require() from CommonJS', async () => {
     const smoke = await run(process.execPath, ['cjs/smoke.cjs'], join(dir, 'app'))
     expect(smoke.output.trim()).toBe(
-      JSON.stringify(['function', 'function', 'function', 'function', 'function']),
+      JSON.stringify(['function', 'function', 'function', 'function', 'function', 'function']),
     )
     expect(smoke.code).toBe(0)
   })

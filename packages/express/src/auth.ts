@@ -1,22 +1,25 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express'
-import { backchannelLogoutHandler } from './backchannel-logout.js'
-import { callbackHandler } from './callback.js'
 import {
-  attachContext,
-  clientOf,
   createContext,
-  identityOf,
-  isShared,
+  createRequestAuth,
+  endExpiredSession,
+  holdsOwnUser,
+  missingSession,
+  prepareSession,
+  resolveOptions,
   type AuthContext,
-} from './context.js'
-import { AuthError } from './errors.js'
+  type AuthOptions,
+  type RequestAuth,
+  type VaultSession,
+} from '@codegrant/session'
+import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { sessionOf } from './express-session.js'
-import { loginHandler } from './login.js'
-import { logoutHandler } from './logout.js'
-import { resolveOptions, type AuthOptions } from './options.js'
-import { createRequestAuth, type RequestAuth } from './request-auth.js'
-import { nowSeconds } from './session-record.js'
-import type { VaultSession } from './session-vault.js'
+import {
+  backchannelLogoutHandler,
+  callbackHandler,
+  loginHandler,
+  logoutHandler,
+} from './handlers.js'
+import { attachContext } from './request-context.js'
 
 const SESSION_REQUIRED =
   'express-session is not mounted before auth(): add app.use(session({ secret, resave: false, ' +
@@ -37,8 +40,7 @@ function claimRequest(req: Request, ctx: AuthContext, session: VaultSession): vo
   const previous =
     current !== null && typeof current === 'object' ? (current as Tagged)[OWNER] : undefined
   if (previous !== undefined && previous !== ctx) {
-    const ours = ctx.vault.readUser(session, identityOf(ctx)) !== undefined
-    if (!ours) return
+    if (!holdsOwnUser(ctx, session)) return
   }
   const auth: Tagged = createRequestAuth(session, ctx)
   Object.defineProperty(auth, OWNER, { value: ctx })
@@ -65,45 +67,26 @@ function claimRequest(req: Request, ctx: AuthContext, session: VaultSession): vo
 export function auth(options: AuthOptions): Router {
   const config = resolveOptions(options)
   const ctx = createContext(config)
-  const { vault } = ctx
   const router = express.Router()
   const form = express.urlencoded({ extended: false, limit: '64kb' })
 
   const proceed = (req: Request, session: VaultSession, next: NextFunction): void => {
     claimRequest(req, ctx, session)
-    if (config.absoluteDuration !== false) {
-      const user = vault.readUser(session, identityOf(ctx))
-      if (user !== undefined && nowSeconds() - user.loggedInAt > config.absoluteDuration) {
-        // Absolute lifetime reached: the session ends whatever the activity.
-        vault.endSession(session, 'regenerate').then(() => next(), next)
-        return
-      }
-    }
-    next()
+    // Absolute lifetime reached: the session ends whatever the activity.
+    const ending = endExpiredSession(ctx, session)
+    if (ending === undefined) next()
+    else ending.then(() => next(), next)
   }
 
   router.use((req: Request, _res: Response, next: NextFunction) => {
     if (req.session == null) {
-      next(
-        ctx.sawSession
-          ? new AuthError('ERR_STORE_UNAVAILABLE', 'The session store is unavailable')
-          : new AuthError('ERR_SESSION_REQUIRED', SESSION_REQUIRED),
-      )
+      next(missingSession(ctx, SESSION_REQUIRED))
       return
     }
-    ctx.sawSession = true
     const session = sessionOf(req)
-    vault.attach(session.store)
-    if (isShared(ctx) && ctx.owner === undefined && vault.readUser(session) !== undefined) {
-      // Routers share the session: whose user it is depends on this router's issuer, known
-      // once its client is.
-      clientOf(ctx).then(
-        () => proceed(req, session, next),
-        () => proceed(req, session, next),
-      )
-      return
-    }
-    proceed(req, session, next)
+    const waiting = prepareSession(ctx, session)
+    if (waiting === undefined) proceed(req, session, next)
+    else void waiting.then(() => proceed(req, session, next))
   })
 
   const { routes } = config

@@ -1,9 +1,12 @@
 import type { Request } from 'express'
 // The express-session typing of `req.session`, `req.sessionID` and `req.sessionStore`.
 import type {} from 'express-session'
-import { AuthError } from './errors.js'
-import type { SessionData } from './session-record.js'
-import type { SessionStore, VaultSession } from './session-vault.js'
+import {
+  AuthError,
+  type SessionData,
+  type SessionStore,
+  type VaultSession,
+} from '@codegrant/session'
 
 function wrap(cause: unknown): AuthError {
   return cause instanceof AuthError
@@ -17,6 +20,13 @@ function run(req: Request, method: 'save' | 'regenerate' | 'destroy'): Promise<v
   })
 }
 
+/** The request's express-session store, as the vault sees it (`undefined` without express-session). */
+export function storeOf(req: Request): SessionStore | undefined {
+  // express-session's Store types the session as its own SessionData (cookie required); the
+  // vault only needs the callback methods.
+  return req.sessionStore as unknown as SessionStore | undefined
+}
+
 /** The vault's view of an Express request's express-session session (live: follows regenerate). */
 class ExpressVaultSession implements VaultSession {
   constructor(private readonly req: Request) {}
@@ -27,9 +37,7 @@ class ExpressVaultSession implements VaultSession {
     return this.req.session as unknown as SessionData
   }
   get store(): SessionStore {
-    // express-session's Store types the session as its own SessionData (cookie required); the
-    // vault only needs the callback methods.
-    return this.req.sessionStore as unknown as SessionStore
+    return storeOf(this.req) as SessionStore
   }
   save(): Promise<void> {
     return run(this.req, 'save')

@@ -1,6 +1,5 @@
 import type { Request } from 'express'
-import { AuthError } from './errors.js'
-import type { RequestAuth } from './request-auth.js'
+import { AuthError, type RequestAuth } from '@codegrant/session'
 
 /** An Express request that went through `auth()`: `req.auth` is set. */
 export type AuthRequest = Request & { auth: RequestAuth }

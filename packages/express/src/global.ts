@@ -5,7 +5,7 @@
  * express-oauth2-jwt-bearer) type `req.auth` differently: TypeScript refuses two declarations of
  * one property. Without it, use {@link AuthRequest} or `getAuth(req)`.
  */
-import type { RequestAuth } from './request-auth.js'
+import type { RequestAuth } from '@codegrant/session'
 
 declare global {
   namespace Express {

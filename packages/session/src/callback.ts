@@ -1,12 +1,12 @@
 import { handleCallback, isCodegrantError, type Client, type CodegrantError } from '@codegrant/core'
 import { randomBytes } from 'node:crypto'
-import type { NextFunction, Request, Response } from 'express'
 import { asUnavailable } from './as-error.js'
 import { clientOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
-import { sessionOf } from './express-session.js'
+import { NO_STORE, type Redirect, type ResponseHeaders } from './outcome.js'
 import { nowSeconds } from './session-record.js'
 import { indexKey } from './session-index.js'
+import type { VaultSession } from './session-vault.js'
 import { completeClaims } from './user-info.js'
 
 const MESSAGES: Partial<Record<CodegrantError['code'], string>> = {
@@ -93,29 +93,36 @@ function userInfoLoginError(err: unknown): AuthError {
 /** Marks the second, same-site submission of a form_post response. */
 const RESUBMIT = 'codegrant_resubmit'
 
-function resubmit(req: Request, res: Response): void {
+/** The same-origin page that posts a cross-site form_post response again (see {@link completeLogin}). */
+export interface ResubmitPage {
+  readonly status: 200
+  readonly headers: ResponseHeaders
+  /** A complete HTML document (`Content-Type: text/html; charset=utf-8`). */
+  readonly html: string
+}
+
+function resubmit(url: string, body: Readonly<Record<string, unknown>>): ResubmitPage {
   const nonce = randomBytes(16).toString('base64')
-  const fields = Object.entries((req.body ?? {}) as Record<string, unknown>)
+  const fields = Object.entries(body)
     .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
     .map(
       ([name, value]) =>
         `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`,
     )
     .join('')
-  res
-    .status(200)
-    .set({
+  return {
+    status: 200,
+    headers: Object.freeze({
       'Cache-Control': 'no-store',
       'Referrer-Policy': 'no-referrer',
       'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
-    })
-    .type('html')
-    .send(
+    }),
+    html:
       `<!doctype html><html><head><meta charset="utf-8"><title>Signing in…</title></head><body>` +
-        `<form method="post" action="${escapeHtml(req.originalUrl)}">${fields}` +
-        `<input type="hidden" name="${RESUBMIT}" value="1"><noscript><button type="submit">Continue</button></noscript></form>` +
-        `<script nonce="${nonce}">document.forms[0].submit()</script></body></html>`,
-    )
+      `<form method="post" action="${escapeHtml(url)}">${fields}` +
+      `<input type="hidden" name="${RESUBMIT}" value="1"><noscript><button type="submit">Continue</button></noscript></form>` +
+      `<script nonce="${nonce}">document.forms[0].submit()</script></body></html>`,
+  }
 }
 
 function escapeHtml(value: string): string {
@@ -127,39 +134,58 @@ function escapeHtml(value: string): string {
     .replaceAll("'", '&#39;')
 }
 
-function callbackInput(client: Client, req: Request): URL | { body: Record<string, unknown> } {
-  if (req.method === 'POST') {
+/** The callback request, as plain values. */
+export interface CallbackInput {
+  /** The request method: `GET` (query response mode) or `POST` (`form_post`). */
+  readonly method: string
+  /** The request URL as received: path and query (`req.originalUrl`, `request.url`). */
+  readonly url: string
+  /**
+   * The response parameters: the parsed query for `GET`, the parsed
+   * `application/x-www-form-urlencoded` body for `POST` (`undefined` when there is none).
+   */
+  readonly params: Readonly<Record<string, unknown>> | undefined
+  /** The request's `Sec-Fetch-Site` header, if any. */
+  readonly fetchSite: string | undefined
+  /**
+   * What the request's cookies say about its session: `current` when one carries the id of the
+   * request's session, `other` when one is a session cookie of this middleware with another id
+   * (a session the store no longer has), `none` when no session cookie came back. Used only to
+   * explain a callback that matches no login in progress.
+   */
+  readonly sessionCookie: 'current' | 'other' | 'none'
+  /**
+   * The session cookie's max age in milliseconds, if it has one (`req.session.cookie.maxAge`):
+   * the back-channel logout index TTL when `absoluteDuration` is `false`. Called once the
+   * logged-in session got its new id, so it reads the new session's cookie.
+   */
+  sessionMaxAge(): number | undefined
+}
+
+/** What {@link completeLogin} answers: a redirect, or the same-origin form_post resubmit page. */
+export type CallbackOutcome =
+  ({ readonly kind: 'redirect' } & Redirect) | ({ readonly kind: 'page' } & ResubmitPage)
+
+function callbackInput(
+  client: Client,
+  input: CallbackInput,
+): URL | { body: Record<string, unknown> } {
+  if (input.method === 'POST') {
     // Core refuses a parameter given twice or not a string.
-    const body = { ...((req.body ?? {}) as Record<string, unknown>) }
+    const body = { ...(input.params ?? {}) }
     delete body[RESUBMIT]
     return { body }
   }
   // The registered redirect_uri plus the query as received: right behind proxies too.
   const url = new URL(client.redirectUri)
-  const q = req.originalUrl.indexOf('?')
-  url.search = q === -1 ? '' : req.originalUrl.slice(q)
+  const q = input.url.indexOf('?')
+  url.search = q === -1 ? '' : input.url.slice(q)
   return url
 }
 
-function stateOf(req: Request): string | undefined {
-  const source = (req.method === 'POST' ? req.body : req.query) as
-    Record<string, unknown> | undefined
-  const state = source?.state
+function stateOf(input: CallbackInput): string | undefined {
+  const state = input.params?.state
   return typeof state === 'string' && state.length > 0 ? state : undefined
-}
-
-/** The values of the request's cookies (percent-decoded). */
-function cookieValues(req: Request): string[] {
-  const header = req.get('cookie')
-  if (header === undefined) return []
-  return header.split(';').map((pair) => {
-    const value = pair.slice(pair.indexOf('=') + 1).trim()
-    try {
-      return decodeURIComponent(value)
-    } catch {
-      return value
-    }
-  })
 }
 
 const COOKIE_CAUSES =
@@ -169,20 +195,15 @@ const COOKIE_CAUSES =
   '127.0.0.1: use the same one); or the cookie is SameSite=Strict, or SameSite=None without ' +
   "Secure (use sameSite: 'lax')"
 
-/**
- * Why no login in progress matches the callback's `state`. express-session signs its cookie as
- * `s:<session id>.<signature>`: when no cookie holds the id of the request's session, the session
- * was just created, i.e. the one the login was started in did not come back.
- */
-function unknownLogin(req: Request): AuthError {
-  const values = cookieValues(req)
-  if (values.some((v) => v.startsWith(`s:${req.sessionID}.`))) {
+/** Why no login in progress matches the callback's `state`, from what its cookies say. */
+function unknownLogin(sessionCookie: CallbackInput['sessionCookie']): AuthError {
+  if (sessionCookie === 'current') {
     return new AuthError(
       'ERR_STATE_UNKNOWN',
       'Login failed: no login in progress matches this response (already completed, expired, or started in another browser)',
     )
   }
-  if (!values.some((v) => v.startsWith('s:'))) {
+  if (sessionCookie === 'none') {
     return new AuthError(
       'ERR_SESSION_COOKIE_MISSING',
       `Login failed: the session cookie did not come back with this response, so the login in progress cannot be found. ${COOKIE_CAUSES}.`,
@@ -195,27 +216,47 @@ function unknownLogin(req: Request): AuthError {
   )
 }
 
-async function complete(req: Request, res: Response, ctx: AuthContext): Promise<void> {
+/**
+ * `GET|POST /callback`: completes the login of the session's login in progress for the
+ * response's `state` (consumed exactly once): checks it was sent by this middleware's issuer and
+ * client (mix-up defence), exchanges the code (core checks state, `iss`, PKCE, the ID token),
+ * checks a step-up's `acr`, optionally completes the claims from UserInfo, logs the user in under
+ * a new session id (other logins in progress move along), indexes the session for back-channel
+ * logout, saves it, and answers a redirect to the login's `returnTo`.
+ *
+ * A `form_post` response arrives as a cross-site POST without the SameSite=Lax session cookie:
+ * then the outcome is a page that posts the same form again from this origin.
+ *
+ * Answer its errors with `Cache-Control: no-store` too.
+ *
+ * @throws AuthError with its `status`: `ERR_STATE_MISSING`, `ERR_STATE_UNKNOWN`,
+ *   `ERR_SESSION_COOKIE_MISSING`, `ERR_TRANSACTION_EXPIRED`, `ERR_ACCESS_DENIED`,
+ *   `ERR_LOGIN_FAILED`, `ERR_STEP_UP_FAILED`, `ERR_CLIENT_AUTH_REFUSED`, `ERR_AS_UNAVAILABLE`,
+ *   `ERR_CONFIG_INVALID`, `ERR_STORE_UNAVAILABLE`. No session is established then.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthResponseValidation
+ */
+export async function completeLogin(
+  ctx: AuthContext,
+  session: VaultSession,
+  input: CallbackInput,
+): Promise<CallbackOutcome> {
   const { config } = ctx
-  res.set('Cache-Control', 'no-store')
-  const state = stateOf(req)
+  const state = stateOf(input)
   if (state === undefined)
     throw new AuthError('ERR_STATE_MISSING', 'Login failed: the response has no state')
   const { vault } = ctx
-  const session = sessionOf(req)
   const entry = vault.takeLogin(session, state)
   if (entry === undefined) {
     if (
-      req.method === 'POST' &&
-      req.get('sec-fetch-site') === 'cross-site' &&
-      (req.body as Record<string, unknown>)?.[RESUBMIT] === undefined
+      input.method === 'POST' &&
+      input.fetchSite === 'cross-site' &&
+      input.params?.[RESUBMIT] === undefined
     ) {
       // form_post arrives as a cross-site POST, which does not carry a SameSite=Lax session
       // cookie. Post the same form again from our own origin: that request carries it.
-      resubmit(req, res)
-      return
+      return { kind: 'page', ...resubmit(input.url, input.params ?? {}) }
     }
-    throw unknownLogin(req)
+    throw unknownLogin(input.sessionCookie)
   }
 
   const fail = async (err: AuthError): Promise<never> => {
@@ -252,7 +293,7 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
   }
   let result: Awaited<ReturnType<typeof handleCallback>>
   try {
-    result = await handleCallback(client, callbackInput(client, req), entry.transaction)
+    result = await handleCallback(client, callbackInput(client, input), entry.transaction)
   } catch (err) {
     return fail(loginError(err))
   }
@@ -297,9 +338,9 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
   const ttl =
     config.absoluteDuration !== false
       ? config.absoluteDuration
-      : Math.ceil((req.session.cookie.maxAge ?? 86_400_000) / 1000)
+      : Math.ceil((input.sessionMaxAge() ?? 86_400_000) / 1000)
   try {
-    await config.sessionIndex.add(keys, req.sessionID, ttl)
+    await config.sessionIndex.add(keys, session.id, ttl)
   } catch (err) {
     await vault.endSession(session, 'regenerate').catch(() => undefined)
     throw err instanceof AuthError
@@ -307,12 +348,5 @@ async function complete(req: Request, res: Response, ctx: AuthContext): Promise<
       : new AuthError('ERR_STORE_UNAVAILABLE', 'The session index is unavailable', { cause: err })
   }
   await vault.save(session)
-  res.redirect(302, entry.returnTo)
-}
-
-/** `GET|POST /callback`: completes the login or passes a typed {@link AuthError} to `next`. */
-export function callbackHandler(ctx: AuthContext) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    complete(req, res, ctx).catch(next)
-  }
+  return { kind: 'redirect', redirectTo: entry.returnTo, headers: NO_STORE }
 }

@@ -1,23 +1,27 @@
 import { randomBytes } from 'node:crypto'
 import { buildEndSessionUrl, revokeToken, type Client } from '@codegrant/core'
-import type { NextFunction, Request, Response } from 'express'
 import { clientOf, identityOf, type AuthContext } from './context.js'
-import { sessionOf } from './express-session.js'
+import { NO_STORE, type Redirect } from './outcome.js'
+import type { VaultSession } from './session-vault.js'
 
-async function logout(req: Request, res: Response, ctx: AuthContext): Promise<void> {
-  const { config } = ctx
-  res.set('Cache-Control', 'no-store')
-  const { vault } = ctx
-  const session = sessionOf(req)
+/**
+ * `GET|POST /logout`: destroys the local session (under the session lock, so an in-flight
+ * refresh cannot write it back), revokes the refresh token when the AS offers revocation, and
+ * returns where to redirect (302): the AS end_session_endpoint (with `id_token_hint` and
+ * `post_logout_redirect_uri`) or `postLogoutRedirect`. Answer its errors with
+ * `Cache-Control: no-store` too.
+ *
+ * @throws AuthError `ERR_STORE_UNAVAILABLE` when the session could not be destroyed.
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
+ * @see https://www.rfc-editor.org/rfc/rfc7009
+ */
+export async function logOut(ctx: AuthContext, session: VaultSession): Promise<Redirect> {
+  const { config, vault } = ctx
   const user = vault.readUser(session, identityOf(ctx))
   const tokens = user?.tokens
-  // The local session ends first, whatever the AS says afterwards (the vault ends it under the
-  // session lock, so an in-flight refresh cannot write it back).
+  // The local session ends first, whatever the AS says afterwards.
   await vault.endSession(session, 'destroy')
-  if (user === undefined) {
-    res.redirect(302, config.postLogoutRedirect)
-    return
-  }
+  if (user === undefined) return { redirectTo: config.postLogoutRedirect, headers: NO_STORE }
 
   let client: Client | undefined
   try {
@@ -54,19 +58,5 @@ async function logout(req: Request, res: Response, ctx: AuthContext): Promise<vo
             ? { postLogoutRedirectUri, state: randomBytes(16).toString('base64url') }
             : {}),
         })
-  res.redirect(302, endSession?.href ?? config.postLogoutRedirect)
-}
-
-/**
- * `GET|POST /logout`: destroys the local session, revokes the refresh token when the AS offers
- * revocation, then redirects to the AS end_session_endpoint (with `id_token_hint` and
- * `post_logout_redirect_uri`) or to `postLogoutRedirect`.
- *
- * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
- * @see https://www.rfc-editor.org/rfc/rfc7009
- */
-export function logoutHandler(ctx: AuthContext) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    logout(req, res, ctx).catch(next)
-  }
+  return { redirectTo: endSession?.href ?? config.postLogoutRedirect, headers: NO_STORE }
 }

@@ -4,7 +4,7 @@
  *
  * | code | status | meaning |
  * | --- | --- | --- |
- * | `ERR_SESSION_REQUIRED` | 500 | express-session is not mounted before `auth()` |
+ * | `ERR_SESSION_REQUIRED` | 500 | the session middleware (express-session, @fastify/session) is not mounted before the login middleware (`auth()`) |
  * | `ERR_CONFIG_INVALID` | 500 | the `auth()` configuration is wrong in a way found only at first use (the `client` function threw a `TypeError`, or its `redirectUri` does not lead to `routes.callback`): the message names it |
  * | `ERR_SESSION_COOKIE_MISSING` | 400 | the callback arrived without the session cookie the login was started with: the message lists the likely causes |
  * | `ERR_STATE_MISSING` | 400 | the callback carries no `state` |
@@ -73,8 +73,9 @@ export function statusOf(code: AuthErrorCode): number {
 }
 
 /**
- * The one operational error of `@codegrant/express`. It reaches the app's error handler through
- * `next(err)` with `status` / `statusCode` set, so Express's default handler answers with that
+ * The one operational error of codegrant's session packages (`@codegrant/express` and every
+ * adapter on `@codegrant/session`). It reaches the app's error handler with `status` /
+ * `statusCode` set, so a framework's default handler (Express's, Fastify's) answers with that
  * status. Messages never contain tokens, codes or secrets; the underlying error (usually a
  * `CodegrantError` from `@codegrant/core`) is kept as `cause`.
  */
@@ -86,7 +87,7 @@ export class AuthError extends Error {
   readonly status: number
   /** Same as `status`, for error handlers that read `statusCode`. */
   readonly statusCode: number
-  /** Tells Express's default error handler that the message is safe to show. */
+  /** Tells default error handlers (Express's, http-errors') that the message is safe to show. */
   readonly expose: boolean
 
   constructor(code: AuthErrorCode, message: string, options: { cause?: unknown } = {}) {

@@ -1,10 +1,10 @@
-// The session vault against a real express-session MemoryStore, with injected delays (gates)
+// The session vault against an in-memory JSON store (test/support/memory-store.ts, the semantics
+// of express-session's MemoryStore and @fastify/session's store), with injected delays (gates)
 // and failures. Each race test names the line of the vault it guards: removing that line makes
 // the test fail.
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenSet } from '@codegrant/core'
-import session from 'express-session'
 import { describe, expect, it } from 'vitest'
 import { createMemoryLock } from '../src/lock.js'
 import type { SessionData, StoredUser } from '../src/session-record.js'
@@ -16,6 +16,7 @@ import {
   type VaultSession,
 } from '../src/session-vault.js'
 import { createTokenCipher } from '../src/token-cipher.js'
+import { JsonMemoryStore } from './support/memory-store.js'
 
 const KEY = 'codegrant'
 const OWNER = { issuer: 'https://as.example', clientId: 'client-1' }
@@ -41,11 +42,11 @@ type Gate = ReturnType<typeof gate>
 type Cb = (err?: unknown, value?: unknown) => void
 
 /**
- * A MemoryStore whose next `get` can be held (the value is read at call time, delivered when the
+ * A memory store whose next `get` can be held (the value is read at call time, delivered when the
  * gate opens), whose next `set` can be held before it writes, and which can fail.
  */
 function testStore() {
-  const store = new session.MemoryStore()
+  const store = new JsonMemoryStore()
   const gates: { get: Gate[]; set: Gate[] } = { get: [], set: [] }
   const counts = { get: 0, set: 0, touch: 0, destroy: 0 }
   let failing = false
@@ -53,7 +54,7 @@ function testStore() {
   const set = store.set.bind(store)
   const touch = store.touch.bind(store)
   const destroy = store.destroy.bind(store)
-  const target = store as unknown as SessionStore
+  const target: SessionStore = store
   target.get = (sid: string, cb: Cb) => {
     counts.get += 1
     if (failing) return cb(new Error('store down'))
@@ -67,13 +68,13 @@ function testStore() {
     counts.set += 1
     if (failing) return cb?.(new Error('store down'))
     const held = gates.set.shift()
-    const write = () => set(sid, value as never, cb)
+    const write = () => set(sid, value, cb)
     if (held === undefined) write()
     else void held.wait().then(write)
   }
   target.touch = (sid: string, value: SessionData, cb?: Cb) => {
     counts.touch += 1
-    touch(sid, value as never, cb)
+    touch(sid, value, cb)
   }
   target.destroy = (sid: string, cb?: Cb) => {
     counts.destroy += 1
@@ -97,7 +98,9 @@ function testStore() {
     },
     peek: (sid: string): Promise<SessionData | undefined> =>
       new Promise((resolve, reject) =>
-        get(sid, (err, value) => (err ? reject(err) : resolve((value ?? undefined) as never))),
+        get(sid, (err, value) =>
+          err ? reject(err as Error) : resolve((value ?? undefined) as SessionData | undefined),
+        ),
       ),
   }
 }

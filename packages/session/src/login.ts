@@ -1,13 +1,12 @@
 import { createAuthorizationRequest } from '@codegrant/core'
-import type { NextFunction, Request, Response } from 'express'
 import { asUnavailable } from './as-error.js'
-import { clientOf, contextOf, type AuthContext } from './context.js'
-import { sessionOf } from './express-session.js'
-import { safeReturnTo } from './return-to.js'
+import { clientOf, type AuthContext } from './context.js'
+import { NO_STORE, type Redirect } from './outcome.js'
+import type { VaultSession } from './session-vault.js'
 
 /** What a login asks for beyond the configured defaults. */
 export interface LoginParams {
-  /** A checked same-origin path to go to afterwards. */
+  /** A checked same-origin path to go to afterwards ({@link safeReturnTo}). */
   returnTo: string
   /** Step-up: `acr_values` to request (space-separated). */
   acrValues?: string
@@ -15,20 +14,27 @@ export interface LoginParams {
   maxAge?: number
 }
 
+/** Where the login middleware serves its routes, for {@link startLogin}'s configuration check. */
+export interface MountInput {
+  /**
+   * The path the middleware is mounted at (`req.baseUrl` in Express, the plugin prefix in
+   * Fastify), `''` at the root. For a guard mounted elsewhere, the middleware's own mount path.
+   */
+  mountPath: string
+}
+
 // Routers that already warned about a scope without offline_access; about the redirect URI.
 const warned = new WeakSet<AuthContext>()
 const warnedRedirect = new WeakSet<AuthContext>()
 
 /**
- * `auth()` checked that the `redirectUri` path ends with `routes.callback`; with the mount path
- * known, a longer path is right only behind a proxy that strips the difference: say so once.
+ * Options resolution checked that the `redirectUri` path ends with `routes.callback`; with the
+ * mount path known, a longer path is right only behind a proxy that strips the difference: say so
+ * once.
  */
-function warnRedirectElsewhere(req: Request, ctx: AuthContext, redirectUri: string): void {
+function warnRedirectElsewhere(ctx: AuthContext, mountPath: string, redirectUri: string): void {
   if (warnedRedirect.has(ctx) || ctx.config.logger === undefined) return
-  // In a guard mounted elsewhere (step-up), the router's mount path is the one it attached.
-  const attached = contextOf(req)
-  const base = attached?.ctx === ctx ? attached.base : req.baseUrl
-  const served = `${base}${ctx.config.routes.callback}`
+  const served = `${mountPath}${ctx.config.routes.callback}`
   const pathname = new URL(redirectUri).pathname
   if (pathname === served) return
   warnedRedirect.add(ctx)
@@ -61,16 +67,17 @@ function warnWithoutOfflineAccess(ctx: AuthContext, scope: string | undefined): 
 /**
  * Starts a login: creates the authorization request, stores its transaction in the session under
  * its `state` (next to any other logins in progress, with the issuer and client it is for), saves
- * the session, then redirects to the AS.
+ * the session, and returns the AS URL to redirect to (302) with the response headers.
  *
+ * @throws AuthError `ERR_AS_UNAVAILABLE`, `ERR_CLIENT_AUTH_REFUSED`, `ERR_CONFIG_INVALID` (the
+ *   client could not be created), `ERR_STORE_UNAVAILABLE` (the session could not be saved).
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.1 (state, PKCE)
  */
 export async function startLogin(
-  req: Request,
-  res: Response,
   ctx: AuthContext,
-  params: LoginParams,
-): Promise<void> {
+  session: VaultSession,
+  params: LoginParams & MountInput,
+): Promise<Redirect> {
   const { config } = ctx
   let request: Awaited<ReturnType<typeof createAuthorizationRequest>>
   let client: Awaited<ReturnType<typeof clientOf>>
@@ -92,22 +99,13 @@ export async function startLogin(
   }
   const { transaction } = request
   warnWithoutOfflineAccess(ctx, transaction.scope)
-  warnRedirectElsewhere(req, ctx, client.redirectUri)
-  await ctx.vault.addLogin(sessionOf(req), {
+  warnRedirectElsewhere(ctx, params.mountPath, client.redirectUri)
+  await ctx.vault.addLogin(session, {
     transaction,
     issuer: client.issuer,
     clientId: client.clientId,
     returnTo: params.returnTo,
     ...(params.acrValues !== undefined ? { acrValues: params.acrValues } : {}),
   })
-  res.set('Cache-Control', 'no-store')
-  res.redirect(302, request.url.href)
-}
-
-/** `GET /login?returnTo=/path`. */
-export function loginHandler(ctx: AuthContext) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const returnTo = safeReturnTo(req.query.returnTo) ?? ctx.config.defaultReturnTo
-    startLogin(req, res, ctx, { returnTo }).catch(next)
-  }
+  return { redirectTo: request.url.href, headers: NO_STORE }
 }

@@ -9,7 +9,9 @@ export interface AuthLogger {
   warn(message: string, details?: Record<string, unknown>): void
 }
 
-/** Paths of the routes `auth()` mounts (relative to where the router is mounted). */
+/**
+ * Paths of the routes the login middleware (`auth()`) mounts, relative to where it is mounted.
+ */
 export interface AuthRoutes {
   /** @default '/login' */
   login?: string
@@ -21,7 +23,10 @@ export interface AuthRoutes {
   backchannelLogout?: string | false
 }
 
-/** Options of {@link auth}. */
+/**
+ * Options of the login middleware: `auth()` of `@codegrant/express`, and the same options for
+ * every adapter on this package ({@link resolveOptions} validates them).
+ */
 export interface AuthOptions {
   /**
    * The `@codegrant/core` client, or a function that creates it (called on first use and again
@@ -89,7 +94,7 @@ export interface AuthOptions {
   logger?: AuthLogger
 }
 
-/** The frozen, validated configuration. */
+/** The frozen, validated configuration ({@link resolveOptions}), read by every flow. */
 export interface ResolvedConfig {
   readonly getClient: () => Promise<Client>
   readonly cipher: TokenCipher
@@ -338,7 +343,12 @@ function refuseUnknown(
   }
 }
 
-/** Validates `auth()` options once, applies defaults and freezes the result. */
+/**
+ * Validates the login middleware's options once, applies defaults and freezes the result.
+ * Unknown options are refused with a "did you mean".
+ *
+ * @throws TypeError for an invalid or unknown option, naming it (`auth(): "secret" ...`).
+ */
 export function resolveOptions(options: AuthOptions): ResolvedConfig {
   if (!isObject(options)) throw new TypeError('auth(): "options" must be an object')
   refuseUnknown(options, OPTION_KEYS, '', OPTION_HINTS)

@@ -1,9 +1,9 @@
 import { isCodegrantError, validateLogoutToken } from '@codegrant/core'
-import type { Request, Response } from 'express'
 import { clientOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
-import { sessionOf } from './express-session.js'
+import { NO_STORE, type JsonReply } from './outcome.js'
 import { indexKey } from './session-index.js'
+import type { SessionStore } from './session-vault.js'
 
 // A logout token is remembered (for replay detection) at least this long.
 const MIN_JTI_TTL = 300
@@ -17,21 +17,25 @@ const UNAVAILABLE = new Set([
   'ERR_DISCOVERY_FAILED',
 ])
 
-function reply(res: Response, status: number, error?: string, description?: string): void {
-  res.set('Cache-Control', 'no-store')
-  if (error === undefined) {
-    res.status(status).end()
-    return
+const RETRY_LATER: JsonReply['headers'] = Object.freeze({ ...NO_STORE, 'Retry-After': '5' })
+
+function reply(status: number, error?: string, description?: string): JsonReply {
+  return {
+    status,
+    headers: NO_STORE,
+    body: error === undefined ? undefined : { error, error_description: description ?? '' },
   }
-  res.status(status).json({ error, error_description: description })
 }
 
-async function backchannelLogout(req: Request, res: Response, ctx: AuthContext): Promise<void> {
+async function backchannelLogout(
+  ctx: AuthContext,
+  store: SessionStore,
+  body: Readonly<Record<string, unknown>> | undefined,
+): Promise<JsonReply> {
   const { config } = ctx
-  const token = (req.body as Record<string, unknown> | undefined)?.logout_token
+  const token = body?.logout_token
   if (typeof token !== 'string' || token.length === 0) {
-    reply(res, 400, 'invalid_request', 'logout_token is required')
-    return
+    return reply(400, 'invalid_request', 'logout_token is required')
   }
   let result: Awaited<ReturnType<typeof validateLogoutToken>>
   try {
@@ -41,20 +45,19 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
     const code = (err as { code?: unknown }).code
     if (isCodegrantError(err) && UNAVAILABLE.has(err.code)) {
       config.logger?.warn('back-channel logout token could not be checked', { code })
-      res.set('Retry-After', '5')
-      reply(res, 503, 'temporarily_unavailable', 'The logout token cannot be checked right now')
-      return
+      return {
+        ...reply(503, 'temporarily_unavailable', 'The logout token cannot be checked right now'),
+        headers: RETRY_LATER,
+      }
     }
     config.logger?.warn('back-channel logout token refused', { code })
-    reply(res, 400, 'invalid_request', 'The logout token is invalid')
-    return
+    return reply(400, 'invalid_request', 'The logout token is invalid')
   }
   const { claims, sid, sub } = result
   const iss = String(claims.iss)
   const jti = typeof claims.jti === 'string' ? claims.jti : undefined
   if (jti === undefined) {
-    reply(res, 400, 'invalid_request', 'The logout token is invalid')
-    return
+    return reply(400, 'invalid_request', 'The logout token is invalid')
   }
   // sid names one login session; a token with only sub ends all of the user's sessions.
   const key =
@@ -64,19 +67,16 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
         ? indexKey('sub', iss, sub)
         : undefined
   if (key === undefined) {
-    reply(res, 400, 'invalid_request', 'The logout token is invalid')
-    return
+    return reply(400, 'invalid_request', 'The logout token is invalid')
   }
   const exp = typeof claims.exp === 'number' ? claims.exp : 0
   const ttl = Math.max(MIN_JTI_TTL, exp - Math.floor(Date.now() / 1000) + 60)
   const replayKey = `${iss} ${jti}`
   if (!(await config.sessionIndex.firstUse(replayKey, ttl))) {
     config.logger?.warn('back-channel logout token replayed')
-    reply(res, 400, 'invalid_request', 'The logout token was already used')
-    return
+    return reply(400, 'invalid_request', 'The logout token was already used')
   }
   try {
-    const { store } = sessionOf(req)
     const sessionIds = await config.sessionIndex.find(key)
     if (sid !== undefined && sub !== undefined) {
       // A token naming a login session by sid and its user by sub: both must hold for every
@@ -85,8 +85,7 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
         const user = await ctx.vault.loadUser(store, sessionId)
         if (user !== undefined && user.claims.sub !== sub) {
           config.logger?.warn('back-channel logout token refused: sub does not match the session')
-          reply(res, 400, 'invalid_request', 'The logout token is invalid')
-          return
+          return reply(400, 'invalid_request', 'The logout token is invalid')
         }
       }
     }
@@ -104,29 +103,33 @@ async function backchannelLogout(req: Request, res: Response, ctx: AuthContext):
     })
     throw err
   }
-  reply(res, 200)
+  return reply(200)
 }
 
 /**
- * `POST /backchannel-logout`: validates the logout token (signature, `iss`, `aud`, `iat`,
- * `events`, no `nonce`, `sid` and/or `sub`), refuses a replayed `jti`, and destroys the sessions
- * it names in the session store.
+ * `POST /backchannel-logout`, given the form body (`logout_token`) and the session store:
+ * validates the logout token (signature, `iss`, `aud`, `iat`, `events`, no `nonce`, `sid` and/or
+ * `sub`), refuses a replayed `jti`, and destroys the sessions it names in the store. Never
+ * rejects: the outcome is the status, headers and JSON body to answer the OP with (200 and no
+ * body on success; 400 `invalid_request`; 503 `temporarily_unavailable` with `Retry-After` when
+ * the AS keys cannot be fetched; 500 `server_error` when the store or index failed, or there is
+ * no `store`).
  *
  * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest
  */
-export function backchannelLogoutHandler(ctx: AuthContext) {
-  return (req: Request, res: Response): void => {
-    if (req.sessionStore === undefined) {
-      reply(res, 500, 'server_error', 'No session store')
-      return
-    }
-    backchannelLogout(req, res, ctx).catch((err: unknown) => {
-      const status = err instanceof AuthError ? err.status : 500
-      ctx.config.logger?.warn('back-channel logout failed', {
-        code: (err as { code?: unknown }).code,
-      })
-      if (!res.headersSent)
-        reply(res, status >= 500 ? status : 500, 'server_error', 'Logout could not be completed')
+export async function backchannelLogOut(
+  ctx: AuthContext,
+  store: SessionStore | undefined,
+  body: Readonly<Record<string, unknown>> | undefined,
+): Promise<JsonReply> {
+  if (store === undefined) return reply(500, 'server_error', 'No session store')
+  try {
+    return await backchannelLogout(ctx, store, body)
+  } catch (err) {
+    const status = err instanceof AuthError ? err.status : 500
+    ctx.config.logger?.warn('back-channel logout failed', {
+      code: (err as { code?: unknown }).code,
     })
+    return reply(status >= 500 ? status : 500, 'server_error', 'Logout could not be completed')
   }
 }

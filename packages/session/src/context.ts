@@ -1,5 +1,4 @@
 import type { Client } from '@codegrant/core'
-import type { Request } from 'express'
 import type { ResolvedConfig } from './options.js'
 import {
   createSessionVault,
@@ -8,7 +7,11 @@ import {
   type VaultOwner,
 } from './session-vault.js'
 
-/** The runtime state of one `auth()` router. */
+/**
+ * The runtime state of one login middleware (an `auth()` router, a Fastify plugin instance): its
+ * configuration, its vault and its identity. Create one per middleware with {@link createContext}
+ * and pass it to every flow.
+ */
 export interface AuthContext {
   readonly config: ResolvedConfig
   readonly vault: SessionVault
@@ -60,6 +63,10 @@ function acquirer(config: ResolvedConfig): AcquireLock {
   }
 }
 
+/**
+ * Creates the context of one login middleware from its resolved options. Middlewares of one
+ * process that share a `sessionKey` learn of each other here (whose login a session holds).
+ */
 export function createContext(config: ResolvedConfig): AuthContext {
   routersByKey.set(config.sessionKey, (routersByKey.get(config.sessionKey) ?? 0) + 1)
   return {
@@ -83,20 +90,4 @@ export async function clientOf(ctx: AuthContext): Promise<Client> {
   const client = await ctx.config.getClient()
   ctx.owner ??= Object.freeze({ issuer: client.issuer, clientId: client.clientId })
   return client
-}
-
-const CONTEXT = Symbol.for('@codegrant/express.context')
-
-interface WithContext {
-  [CONTEXT]?: { ctx: AuthContext; base: string }
-}
-
-/** Attaches the router's context to the request (for guards mounted elsewhere). */
-export function attachContext(req: Request, ctx: AuthContext, base: string): void {
-  ;(req as Request & WithContext)[CONTEXT] = { ctx, base }
-}
-
-/** The context of the `auth()` router the request went through, if any. */
-export function contextOf(req: Request): { ctx: AuthContext; base: string } | undefined {
-  return (req as Request & WithContext)[CONTEXT]
 }

@@ -17,8 +17,11 @@ import type { TokenCipher } from './token-cipher.js'
 type Callback = (err?: unknown, value?: unknown) => void
 
 /**
- * The callback-style session store the vault talks to: what express-session's `Store` has
- * (MemoryStore, connect-redis, ...). `touch` is optional, as in express-session.
+ * The callback-style session store the vault talks to: the shape express-session's `Store`
+ * (MemoryStore, connect-redis, ...) and @fastify/session's `SessionStore` share. `get` calls back
+ * with the stored session (`undefined` or `null` when there is none); `touch` is optional, as in
+ * both. A method may also return a promise instead of calling back. The vault wraps `get`, `set`,
+ * `destroy` and `touch` once per store ({@link SessionVault.attach}).
  */
 export interface SessionStore {
   get(sid: string, callback: Callback): unknown
@@ -28,12 +31,25 @@ export interface SessionStore {
 }
 
 /**
- * The current request's session, as the framework adapter exposes it to the vault (a live view:
- * after `regenerate()`, `id` and `data` are the new session's).
+ * The current request's session, as the framework adapter exposes it to the vault: a live view,
+ * so after `regenerate()`, `id` and `data` are the new session's.
+ *
+ * - express-session: `id` = `req.sessionID`, `data` = `req.session`, `store` = `req.sessionStore`,
+ *   `save` / `regenerate` / `destroy` = the callback methods of `req.session`, `expireIn` sets
+ *   `req.session.cookie.maxAge`.
+ * - @fastify/session: `id` = `request.session.sessionId`, `data` = `request.session`, `store` =
+ *   `request.sessionStore`, the promise forms of `save()` / `regenerate()` / `destroy()`,
+ *   `expireIn` sets `request.session.cookie.maxAge`.
+ *
+ * Failures of `save`, `regenerate` and `destroy` should reject with `AuthError`
+ * `ERR_STORE_UNAVAILABLE` (the vault's own store calls already do).
  */
 export interface VaultSession {
+  /** The session id (the store key). */
   readonly id: string
+  /** The session's data object; the vault keeps its section under `sessionKey` in it. */
   readonly data: SessionData
+  /** The store this session lives in. */
   readonly store: SessionStore
   /** Saves `data` through the store (the vault's guarded write). */
   save(): Promise<void>
@@ -48,7 +64,7 @@ export interface VaultSession {
 /** Takes the session lock (in-process and, when configured, shared); resolves to its release. */
 export type AcquireLock = (sid: string) => Promise<() => Promise<void>>
 
-/** What a vault needs from `auth()`'s configuration. */
+/** What a vault needs from the login middleware's configuration. */
 export interface VaultOptions {
   readonly sessionKey: string
   readonly maxLogins: number
@@ -77,8 +93,8 @@ export type UpdateOutcome = { user: StoredUser } | { ended: unknown }
 
 /**
  * The one place that reads and writes this package's data in a session and talks to the store
- * and the lock. Framework adapters (the Express router, its handlers and `req.auth`) go through
- * it only.
+ * and the lock. Framework adapters (the Express router, its handlers and `req.auth`) and the
+ * flows of this package go through it only.
  */
 export interface SessionVault {
   readonly sessionKey: string
@@ -372,7 +388,10 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-/** Creates the vault of one `auth()` router. */
+/**
+ * Creates the vault of one login middleware. {@link createContext} makes it from the resolved
+ * options; adapters rarely call this directly.
+ */
 export function createSessionVault(options: VaultOptions): SessionVault {
   const { sessionKey, cipher } = options
   // Opened user records by session id: the hot path of an authenticated request neither

@@ -51,7 +51,7 @@ export interface StoredUser {
   loggedInAt: number
 }
 
-/** A session as stored (an express-session `Session`, or its JSON from the store). */
+/** A session as stored (an express-session or @fastify/session session, or its JSON from the store). */
 export type SessionData = Record<string, unknown>
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
