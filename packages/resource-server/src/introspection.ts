@@ -12,7 +12,9 @@ import { sameIssuer, type ResolvedIntrospection, type ResolvedOptions } from './
  * `private_key_jwt`), is openid-client's `tokenIntrospection`; its fetch keeps our limits (the
  * `timeout` covers the body, 512 KiB at most). Any failure to get a usable answer is
  * `ERR_INTROSPECTION_FAILED` (503): a token that cannot be checked is never accepted. Caching,
- * single-flight and the negative cache are the verifier's.
+ * single-flight and the negative cache are the verifier's. Why openid-client: client
+ * authentication (RFC 6749 §2.3.1 form-encoding, RFC 7523 assertions) is subtle and is already
+ * openid-client's job in `@codegrant/core`; one implementation means one set of bugs and fixes.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2 RFC 7662 §2
  */
