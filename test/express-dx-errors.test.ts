@@ -365,7 +365,7 @@ describe('a scope without offline_access', () => {
     expect(warnings.filter((w) => w.includes('offline_access'))).toEqual([])
   })
 
-  it('ERR_TOKEN_EXPIRED says to add offline_access when the token expires', async () => {
+  it('ERR_REFRESH_TOKEN_MISSING says to add offline_access when the token expires', async () => {
     const app = await start({ as, scope: 'openid profile email' })
     const agent = new Agent(app.url)
     await agent.login()
@@ -375,7 +375,7 @@ describe('a scope without offline_access', () => {
     await sleep(Math.max(0, fresh.body.exp * 1000 - Date.now()) + 1100)
     const expired = await agent.json('/token')
     expect(expired.status).toBe(401)
-    expect(expired.body.code).toBe('ERR_TOKEN_EXPIRED')
+    expect(expired.body.code).toBe('ERR_REFRESH_TOKEN_MISSING')
     expect(expired.body.message).toContain(
       'add offline_access to the scope (and allow the refresh_token grant)',
     )

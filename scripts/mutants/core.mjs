@@ -272,18 +272,8 @@ export default [
     description:
       'a token endpoint `invalid_client` is not ERR_CLIENT_AUTH_REFUSED (a 401 to the user instead of a 500)',
     file: 'packages/core/src/map-error.ts',
-    from: "    if (details.error === 'invalid_client') {\n      return clientAuthRefused(context, request, details, err)\n    }\n    if (status !== undefined && status >= 500) {",
-    to: '    if (status !== undefined && status >= 500) {',
-    tests: MAP_ERROR,
-  },
-  {
-    id: 'server-error-as-token-error',
-    description:
-      'a 5xx from the token endpoint with an OAuth error body is ERR_TOKEN_ERROR, not ERR_RESPONSE_INVALID. Equivalent: oauth4webapi reads an OAuth error body (ResponseBodyError) only for a 4xx status, so this branch is never reached; a 5xx, with or without a JSON body, is ERR_RESPONSE_INVALID through OAUTH_RESPONSE_IS_NOT_CONFORM (map-error.test.ts)',
-    equivalent: true,
-    file: 'packages/core/src/map-error.ts',
-    from: "    if (status !== undefined && status >= 500) {\n      return new CodegrantError(\n        'ERR_RESPONSE_INVALID',\n        `${context}: the authorization server failed (HTTP ${status})`,",
-    to: "    if (false) {\n      return new CodegrantError(\n        'ERR_RESPONSE_INVALID',\n        `${context}: the authorization server failed (HTTP ${status})`,",
+    from: "    if (details.error === 'invalid_client') {\n      return clientAuthRefused(context, request, details, err)\n    }\n",
+    to: '',
     tests: MAP_ERROR,
   },
 ]

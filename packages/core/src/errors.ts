@@ -1,17 +1,18 @@
 /**
- * The stable codes of {@link CodegrantError}. Switch on `err.code`, never on the message.
+ * The stable codes of {@link CodegrantError}. Switch on `err.code`, never on the message. A code
+ * shared with another codegrant package means the same there (docs/error-codes.md).
  *
  * | code | meaning |
  * | --- | --- |
- * | `ERR_DISCOVERY_FAILED` | the issuer's metadata could not be fetched or parsed |
+ * | `ERR_DISCOVERY_FAILED` | the issuer's metadata (discovery document) could not be fetched or parsed |
  * | `ERR_METADATA_INVALID` | metadata is unusable (issuer mismatch, insecure endpoint, missing endpoint) |
  * | `ERR_AUTHORIZATION_ERROR` | the AS redirected back with `error=` (see `error`, `error_description`) |
  * | `ERR_STATE_MISMATCH` | the callback `state` is missing or does not match the transaction |
  * | `ERR_ISS_MISMATCH` | the RFC 9207 `iss` parameter is wrong, or missing where required |
- * | `ERR_TRANSACTION_EXPIRED` | the login transaction is older than its expiry |
+ * | `ERR_TRANSACTION_EXPIRED` | the login transaction is older than its lifetime (`transactionTtl`) |
  * | `ERR_CALLBACK_INVALID` | the callback carries no code, or is otherwise malformed |
  * | `ERR_TOKEN_ERROR` | the token endpoint (or PAR, revocation, introspection) answered 4xx with an OAuth error (see `error`) |
- * | `ERR_CLIENT_AUTH_REFUSED` | the AS refused the client authentication (`invalid_client`, or 401/403 without an OAuth error at a client-authenticated endpoint): a server-side misconfiguration (answer 5xx); the message says what to check |
+ * | `ERR_CLIENT_AUTH_REFUSED` | the AS refused the client authentication (`invalid_client`, or 401/403 without an OAuth error at a client-authenticated endpoint): a server-side misconfiguration, not the user's fault; the message says what to check |
  * | `ERR_INVALID_GRANT` | the token endpoint answered `invalid_grant` (refresh token revoked, expired or reused) |
  * | `ERR_RESPONSE_INVALID` | an endpoint answered with an unexpected status or a malformed body |
  * | `ERR_RESPONSE_TOO_LARGE` | a response body of the AS is larger than `maxResponseSize` (not read further) |

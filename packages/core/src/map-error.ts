@@ -1,3 +1,18 @@
+import {
+  HTTP_REQUEST_FORBIDDEN,
+  INVALID_RESPONSE,
+  INVALID_SERVER_METADATA,
+  JSON_ATTRIBUTE_COMPARISON,
+  JWT_CLAIM_COMPARISON,
+  JWT_TIMESTAMP_CHECK,
+  KEY_SELECTION,
+  MISSING_SERVER_METADATA,
+  PARSE_ERROR,
+  REQUEST_PROTOCOL_FORBIDDEN,
+  RESPONSE_IS_NOT_CONFORM,
+  RESPONSE_IS_NOT_JSON,
+  UNSUPPORTED_OPERATION,
+} from 'oauth4webapi'
 import { CodegrantError, type CodegrantErrorCode } from './errors.js'
 import type { ClientAuthMethod } from './options.js'
 
@@ -39,13 +54,7 @@ export function toCodegrantError(
     if (details.error === 'invalid_client') {
       return clientAuthRefused(context, request, details, err)
     }
-    if (status !== undefined && status >= 500) {
-      return new CodegrantError(
-        'ERR_RESPONSE_INVALID',
-        `${context}: the authorization server failed (HTTP ${status})`,
-        { cause: err, ...details },
-      )
-    }
+    // oauth4webapi reads an OAuth error body only for a 4xx: a 5xx is RESPONSE_IS_NOT_CONFORM below.
     const code: CodegrantErrorCode =
       details.error === 'invalid_grant' ? 'ERR_INVALID_GRANT' : 'ERR_TOKEN_ERROR'
     return new CodegrantError(
@@ -138,17 +147,15 @@ export function toCodegrantError(
   if (
     request.clientAuthMethod !== undefined &&
     (status === 401 || status === 403) &&
-    (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
-      code === 'OAUTH_RESPONSE_IS_NOT_JSON' ||
-      code === 'OAUTH_PARSE_ERROR')
+    (code === RESPONSE_IS_NOT_CONFORM || code === RESPONSE_IS_NOT_JSON || code === PARSE_ERROR)
   ) {
     // 401/403 without an OAuth error body where the client authenticates: Glewlwyd answers a
     // refused client assertion with 403 and an empty body.
     return clientAuthRefused(context, request, withStatus, err)
   }
   switch (code) {
-    case 'OAUTH_HTTP_REQUEST_FORBIDDEN':
-    case 'OAUTH_REQUEST_PROTOCOL_FORBIDDEN':
+    case HTTP_REQUEST_FORBIDDEN:
+    case REQUEST_PROTOCOL_FORBIDDEN:
       return new CodegrantError(
         'ERR_METADATA_INVALID',
         `${context}: refused a non-https endpoint`,
@@ -156,8 +163,8 @@ export function toCodegrantError(
           cause: err,
         },
       )
-    case 'OAUTH_MISSING_SERVER_METADATA':
-    case 'OAUTH_INVALID_SERVER_METADATA':
+    case MISSING_SERVER_METADATA:
+    case INVALID_SERVER_METADATA:
       return new CodegrantError(
         'ERR_METADATA_INVALID',
         `${context}: ${reason || 'unusable metadata'}`,
@@ -165,14 +172,14 @@ export function toCodegrantError(
           cause: err,
         },
       )
-    case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
+    case RESPONSE_IS_NOT_CONFORM:
       return new CodegrantError(
         'ERR_RESPONSE_INVALID',
         `${context}: unexpected HTTP status${status === undefined ? '' : ` ${status}`}`,
         { cause: err, ...withStatus },
       )
-    case 'OAUTH_RESPONSE_IS_NOT_JSON':
-    case 'OAUTH_PARSE_ERROR':
+    case RESPONSE_IS_NOT_JSON:
+    case PARSE_ERROR:
       return new CodegrantError(
         'ERR_RESPONSE_INVALID',
         `${context}: the response is not valid JSON`,
@@ -181,7 +188,7 @@ export function toCodegrantError(
           ...withStatus,
         },
       )
-    case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED': {
+    case JSON_ATTRIBUTE_COMPARISON: {
       const attribute = attributeOf(chain)
       if (attribute === 'sub') {
         return new CodegrantError(
@@ -200,8 +207,8 @@ export function toCodegrantError(
       }
       return new CodegrantError('ERR_RESPONSE_INVALID', `${context}: ${reason}`, { cause: err })
     }
-    case 'OAUTH_UNSUPPORTED_OPERATION':
-      switch (refineUnsupported(ope?.cause)) {
+    case UNSUPPORTED_OPERATION:
+      switch (refine(code, ope?.cause)) {
         case 'token_type':
           return new CodegrantError(
             'ERR_TOKEN_TYPE_UNSUPPORTED',
@@ -217,12 +224,12 @@ export function toCodegrantError(
             { cause: err },
           )
       }
-    case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
-    case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
-    case 'OAUTH_KEY_SELECTION_FAILED':
+    case JWT_CLAIM_COMPARISON:
+    case JWT_TIMESTAMP_CHECK:
+    case KEY_SELECTION:
       return idTokenRefused(context, reason, err)
-    case 'OAUTH_INVALID_RESPONSE':
-      switch (refineInvalidResponse(ope?.cause)) {
+    case INVALID_RESPONSE:
+      switch (refine(code, ope?.cause)) {
         case 'id_token_missing':
           return new CodegrantError(
             'ERR_ID_TOKEN_MISSING',
@@ -255,32 +262,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * What an oauth4webapi `OAUTH_UNSUPPORTED_OPERATION` is about, read from its `cause` (the data
- * oauth4webapi attaches), never from its message: the token response (`{ body }`, an unknown
- * `token_type`), a JWT (the raw JWE string, `{ header }` with `crit`, `{ alg }` an unsupported
- * JWS algorithm), or anything else (a key or algorithm we cannot use).
+ * The one refinement of an oauth4webapi code that is too broad for us, read from the data
+ * oauth4webapi attaches as `cause`, never from a message:
+ *
+ * - `OAUTH_UNSUPPORTED_OPERATION`: the token response (`{ body }` with a `token_type`: an unknown
+ *   token type), a JWT (the raw compact JWE string, or `{ header }` with `crit`), or anything else
+ *   (a key or algorithm we cannot use). openid-client checks JWS algorithms (`{ alg }`) only when
+ *   it verifies signatures, which it does not for us (id-token.ts verifies ID tokens with jose).
+ * - `OAUTH_INVALID_RESPONSE`: a JWT (the raw compact JWS as a string, or `{ claims }` /
+ *   `{ header }` of a decoded one); the token response body (`{ body }`) whose `access_token`
+ *   passed but whose `id_token` is not a non-empty string (an expected ID token is missing); or
+ *   anything else.
+ *
+ * Each case is pinned by a test against a real openid-client error (map-error.test.ts).
  */
-function refineUnsupported(cause: unknown): 'token_type' | 'jwt' | 'other' {
-  // A compact JWE (`JWE decryption is not configured`) comes as the raw string.
+function refine(
+  code: typeof UNSUPPORTED_OPERATION | typeof INVALID_RESPONSE,
+  cause: unknown,
+): 'token_type' | 'id_token_missing' | 'jwt' | 'other' {
   if (typeof cause === 'string') return 'jwt'
   if (!isRecord(cause)) return 'other'
-  if (isRecord(cause.body) && 'token_type' in cause.body) return 'token_type'
-  if ('header' in cause) return 'jwt' // a "crit" header parameter
-  if (typeof cause.alg === 'string' && Object.keys(cause).length === 1) return 'jwt'
-  return 'other'
-}
-
-/**
- * What an oauth4webapi `OAUTH_INVALID_RESPONSE` is about, read from its `cause`: the token
- * response body (`{ body }`) whose `access_token` passed but whose `id_token` is not a
- * non-empty string (an expected ID token is missing); a JWT (the raw compact JWS as a string,
- * or `{ claims }` / `{ header }` of a decoded one); or anything else.
- */
-function refineInvalidResponse(cause: unknown): 'id_token_missing' | 'jwt' | 'other' {
-  if (typeof cause === 'string') return 'jwt'
-  if (!isRecord(cause)) return 'other'
-  if ('claims' in cause || 'header' in cause) return 'jwt'
   const body = cause.body
+  if (code === UNSUPPORTED_OPERATION) {
+    if (isRecord(body) && 'token_type' in body) return 'token_type'
+    if ('header' in cause) return 'jwt' // a "crit" header parameter
+    return 'other'
+  }
+  if ('claims' in cause || 'header' in cause) return 'jwt'
   if (
     isRecord(body) &&
     typeof body.access_token === 'string' &&

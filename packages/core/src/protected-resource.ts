@@ -1,8 +1,10 @@
-import { getClientSettings, type Client } from './client.js'
-import { getDPoPKeyThumbprint, type DPoPKey } from './dpop-key.js'
-import { createDPoPProof, selectDPoPKey } from './dpop.js'
+import * as openid from 'openid-client'
+import { getClientSettings, getConfiguration, type Client } from './client.js'
+import type { DPoPKey } from './dpop-key.js'
+import { getDPoPHandle, selectDPoPKey } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { createBoundedFetch } from './http.js'
+import { toCodegrantError } from './map-error.js'
 import { assertSecureUrl } from './options.js'
 import type { TokenSet } from './types.js'
 
@@ -21,44 +23,35 @@ export interface ProtectedResourceRequest {
   dpop?: DPoPKey
 }
 
-/** Bound on the resource-server nonces remembered per client. */
-const MAX_NONCES = 1000
+// The request itself is openid-client's `fetchProtectedResource` (DPoP proof, `DPoP-Nonce`
+// caching per origin in the key's handle, the one `use_dpop_nonce` retry). It runs on a sibling
+// `Configuration` of the client's, for two behaviours the client's own cannot give an API call:
+// - its fetch is bounded by `timeout` (covering the body) but not by `maxResponseSize`, which
+//   limits responses of the authorization server, not of the app's APIs;
+// - openid-client allows plain http for every URL of a configuration or for none, while an API
+//   URL is checked on its own here (https, or http on a loopback host: `assertSecureUrl`), so the
+//   sibling allows http and this module refuses it first.
+const configurations = new WeakMap<Client, openid.Configuration>()
 
-const nonces = new WeakMap<Client, Map<string, string>>()
-const fetches = new WeakMap<Client, typeof fetch>()
-
-function boundedFetchOf(client: Client): typeof fetch {
-  let bounded = fetches.get(client)
-  if (!bounded) {
+function resourceConfiguration(client: Client): openid.Configuration {
+  let configuration = configurations.get(client)
+  if (!configuration) {
     const { fetch, timeout } = getClientSettings(client)
-    bounded = createBoundedFetch(fetch, timeout)
-    fetches.set(client, bounded)
+    configuration = new openid.Configuration(
+      getConfiguration(client).serverMetadata(),
+      client.clientId,
+      {},
+      openid.None(),
+    )
+    configuration[openid.customFetch] = createBoundedFetch(
+      fetch,
+      timeout,
+    ) as unknown as openid.CustomFetch
+    configuration.timeout = timeout / 1000
+    openid.allowInsecureRequests(configuration)
+    configurations.set(client, configuration)
   }
-  return bounded
-}
-
-function remember(client: Client, key: string, response: Response): string | undefined {
-  const nonce = response.headers.get('dpop-nonce')
-  if (!nonce) return undefined
-  let map = nonces.get(client)
-  if (!map) {
-    map = new Map()
-    nonces.set(client, map)
-  }
-  map.delete(key)
-  map.set(key, nonce)
-  if (map.size > MAX_NONCES) {
-    const oldest = map.keys().next().value
-    if (oldest !== undefined) map.delete(oldest)
-  }
-  return nonce
-}
-
-/** RFC 9449 section 9: a 401 whose DPoP challenge says `use_dpop_nonce`. */
-function wantsNonce(response: Response): boolean {
-  if (response.status !== 401) return false
-  const challenge = response.headers.get('www-authenticate') ?? ''
-  return /\bdpop\b/i.test(challenge) && /error\s*=\s*"?use_dpop_nonce"?/i.test(challenge)
+  return configuration
 }
 
 /**
@@ -117,46 +110,28 @@ export async function fetchProtectedResource(
       'the token_type is neither Bearer nor DPoP',
     )
   }
-  const doFetch = boundedFetchOf(client)
-  const send = (headers: Headers) =>
-    doFetch(target, {
-      method: method.toUpperCase(),
-      headers,
-      body: (request.body ?? null) as RequestInit['body'],
-      redirect: 'manual',
-    })
-
-  if (type === 'bearer') {
-    const headers = new Headers(request.headers)
-    headers.set('authorization', `Bearer ${tokens.access_token}`)
-    return send(headers)
-  }
-
-  const key = selectDPoPKey(client, request.dpop)
-  if (key === undefined) {
-    throw new CodegrantError('ERR_DPOP', 'the access token is DPoP-bound but no DPoP key is set')
-  }
-  const nonceKey = `${await getDPoPKeyThumbprint(key)} ${target.origin}`
-  let nonce = nonces.get(client)?.get(nonceKey)
-  for (let attempt = 0; ; attempt++) {
-    const headers = new Headers(request.headers)
-    headers.set('authorization', `DPoP ${tokens.access_token}`)
-    headers.set(
-      'dpop',
-      await createDPoPProof(key, {
-        htm: method.toUpperCase(),
-        htu: target,
-        accessToken: tokens.access_token,
-        ...(nonce !== undefined && { nonce }),
-      }),
-    )
-    const response = await send(headers)
-    const fresh = remember(client, nonceKey, response)
-    if (attempt === 0 && fresh !== undefined && fresh !== nonce && wantsNonce(response)) {
-      await response.body?.cancel()
-      nonce = fresh
-      continue
+  let dpop: { DPoP: openid.DPoPHandle } | undefined
+  if (type === 'dpop') {
+    const key = selectDPoPKey(client, request.dpop)
+    if (key === undefined) {
+      throw new CodegrantError('ERR_DPOP', 'the access token is DPoP-bound but no DPoP key is set')
     }
-    return response
+    dpop = { DPoP: await getDPoPHandle(client, key) }
+  }
+  try {
+    return await openid.fetchProtectedResource(
+      resourceConfiguration(client),
+      tokens.access_token,
+      target,
+      method.toUpperCase(),
+      body ?? null,
+      new Headers(request.headers),
+      dpop,
+    )
+  } catch (err) {
+    // openid-client throws for any answer with a `WWW-Authenticate` challenge (after its one
+    // nonce retry); this function returns every answer as is, whatever its status.
+    if (err instanceof openid.WWWAuthenticateChallengeError) return err.response
+    throw toCodegrantError(err, 'protected resource request')
   }
 }

@@ -199,4 +199,62 @@ describe('fetchProtectedResource', () => {
     await fetchProtectedResource(client, bearer, 'http://127.0.0.1:4000/api/private')
     expect(seen).toHaveLength(1)
   })
+
+  it('returns a challenge answer (403 insufficient_scope) as is, body unread', async () => {
+    const { client } = await makeClient(
+      () =>
+        new Response('{"error":"insufficient_scope"}', {
+          status: 403,
+          headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="read"' },
+        }),
+    )
+    const response = await fetchProtectedResource(
+      client,
+      { access_token: 'at-1', token_type: 'Bearer' },
+      API,
+    )
+    expect(response.status).toBe(403)
+    expect(await response.json()).toEqual({ error: 'insufficient_scope' })
+  })
+
+  it('bounds the whole read by "timeout" (ERR_TIMEOUT), but not the size by "maxResponseSize"', async () => {
+    const big = 'x'.repeat(4096)
+    const { client } = await createRecordingClient(
+      (req) =>
+        req.url.endsWith('/big')
+          ? new Response(big)
+          : new Response(
+              new ReadableStream({
+                start(controller) {
+                  controller.enqueue(new TextEncoder().encode('{"partial":'))
+                },
+              }),
+            ),
+      { client: { timeout: 200, maxResponseSize: 1024 } },
+    )
+    const bearer = { access_token: 'at-1', token_type: 'Bearer' }
+    const large = await fetchProtectedResource(client, bearer, 'https://api.example.com/big')
+    expect(await large.text()).toBe(big)
+
+    const stalled = await fetchProtectedResource(client, bearer, 'https://api.example.com/stall')
+    const err = await stalled.text().catch((e: unknown) => e)
+    let found: unknown = err
+    while (found instanceof Error && !(found instanceof CodegrantError)) found = found.cause
+    expect(found).toBeInstanceOf(CodegrantError)
+    expect((found as CodegrantError).code).toBe('ERR_TIMEOUT')
+  })
+
+  it('maps a failure below HTTP to ERR_NETWORK', async () => {
+    const { client } = await makeClient(() => {
+      throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') })
+    })
+    const err = await fetchProtectedResource(
+      client,
+      { access_token: 'at-1', token_type: 'Bearer' },
+      API,
+    ).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CodegrantError)
+    expect((err as CodegrantError).code).toBe('ERR_NETWORK')
+    expect((err as Error).message).not.toContain('at-1')
+  })
 })

@@ -2,7 +2,8 @@ import { buildWwwAuthenticate } from './www-authenticate.js'
 
 /**
  * The stable codes of {@link ResourceServerError}. Switch on `err.code`, never on the message.
- * {@link ERROR_TABLE} gives each code's HTTP status and RFC 6750 `error` value.
+ * {@link ERROR_TABLE} gives each code's HTTP status and RFC 6750 `error` value; docs/error-codes.md
+ * gives each code's meaning (a code shared with another codegrant package means the same there).
  */
 export type ResourceServerErrorCode =
   | 'ERR_TOKEN_MISSING'

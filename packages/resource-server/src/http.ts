@@ -60,3 +60,61 @@ export async function fetchJson(
     throw new HttpError(`${url.origin}${url.pathname} answered no JSON object`, 200)
   return value as Record<string, unknown>
 }
+
+/**
+ * A `fetch` for openid-client that keeps {@link fetchJson}'s limits: `timeout` covers the whole
+ * read (the signal stays attached while the body streams in) and a body larger than the limit
+ * is cancelled when it passes it, never buffered further. It answers with the body read in full,
+ * so openid-client parses it without waiting on the network again.
+ */
+export function createBoundedFetch(fetchImpl: typeof fetch, timeout: number): typeof fetch {
+  return async (input, init) => {
+    const timer = AbortSignal.timeout(timeout)
+    const signal = init?.signal ? AbortSignal.any([init.signal, timer]) : timer
+    // The race also bounds a `fetch` that ignores `signal`, and a body that stops streaming.
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new HttpError('the authorization server did not answer in time'))
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    aborted.catch(() => undefined)
+    try {
+      return await readBounded(
+        await Promise.race([fetchImpl(input, { ...init, signal }), aborted]),
+        aborted,
+      )
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+async function readBounded(response: Response, aborted: Promise<never>): Promise<Response> {
+  const length = Number(response.headers.get('content-length') ?? '0')
+  if (length > MAX_BODY_BYTES) {
+    await response.body?.cancel().catch(() => undefined)
+    throw new HttpError('the authorization server answered a body too large', response.status)
+  }
+  if (response.body === null) return response
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await Promise.race([reader.read(), aborted]).catch((err: unknown) => {
+      reader.cancel().catch(() => undefined)
+      throw err
+    })
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined)
+      throw new HttpError('the authorization server answered a body too large', response.status)
+    }
+    chunks.push(value)
+  }
+  return new Response(Buffer.concat(chunks), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  })
+}

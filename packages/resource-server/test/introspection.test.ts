@@ -167,6 +167,39 @@ describe('introspection', () => {
     expect(await code(verifier.verify(bearer('opaque-2')))).toBe('ERR_INTROSPECTION_FAILED')
   })
 
+  it('bounds the introspection answer: 512 KiB, and a timeout that covers the body', async () => {
+    const as = fakeAs([rsa.publicJwk])
+    let answer: 'large' | 'stall' = 'large'
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input)
+      if (!url.endsWith('/introspect')) return as.fetch(input, init)
+      if (answer === 'large')
+        return new Response(JSON.stringify({ ...active(), pad: 'x'.repeat(600 * 1024) }), {
+          headers: { 'content-type': 'application/json' },
+        })
+      return new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"active":'))
+          },
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      )
+    }
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      fetch,
+      timeout: 300,
+      introspection: { clientId: 'rs', clientSecret: 'secret' },
+    })
+    expect(await code(verifier.verify(bearer('opaque-large')))).toBe('ERR_INTROSPECTION_FAILED')
+    answer = 'stall'
+    const started = Date.now()
+    expect(await code(verifier.verify(bearer('opaque-stall')))).toBe('ERR_INTROSPECTION_FAILED')
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
+
   it('refuses tokens for another audience or issuer, and refresh tokens', async () => {
     const { as, verifier } = setup()
     as.introspect = () => active({ aud: 'https://other.example.com' })

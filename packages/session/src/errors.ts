@@ -1,6 +1,7 @@
 /**
  * The stable codes of {@link AuthError}, each with its HTTP status. Switch on `err.code`, never
- * on the message.
+ * on the message. A code shared with another codegrant package means the same there
+ * (docs/error-codes.md).
  *
  * | code | status | meaning |
  * | --- | --- | --- |
@@ -9,20 +10,18 @@
  * | `ERR_SESSION_COOKIE_MISSING` | 400 | the callback arrived without the session cookie the login was started with: the message lists the likely causes |
  * | `ERR_STATE_MISSING` | 400 | the callback carries no `state` |
  * | `ERR_STATE_UNKNOWN` | 400 | the session came back but has no login transaction for this `state` (completed, expired, dropped or another browser), or its session is gone from the store |
- * | `ERR_TRANSACTION_EXPIRED` | 400 | the login transaction is older than `transactionTtl` |
+ * | `ERR_TRANSACTION_EXPIRED` | 400 | the login transaction is older than its lifetime (`transactionTtl`) |
  * | `ERR_ACCESS_DENIED` | 403 | the AS answered `error=access_denied` (the user refused) |
  * | `ERR_LOGIN_FAILED` | 400 | the AS returned an error, or the callback, token response or ID token was invalid |
  * | `ERR_STEP_UP_FAILED` | 403 | a step-up login came back without the required `acr` |
  * | `ERR_UNAUTHENTICATED` | 401 | no logged-in user |
- * | `ERR_STEP_UP_REQUIRED` | 401 | the session's `acr` / `auth_time` fall short of the route's requirement |
  * | `ERR_FORBIDDEN` | 403 | a logged-in user lacks a required claim |
  * | `ERR_SESSION_ENDED` | 401 | the grant is gone (refresh `invalid_grant`, logout elsewhere): the session was ended |
- * | `ERR_TOKEN_EXPIRED` | 401 | the access token expired and there is no refresh token (the message says to add `offline_access`) |
+ * | `ERR_REFRESH_TOKEN_MISSING` | 401 | the access token expired and there is no refresh token to renew it (the message says to add `offline_access`) |
  * | `ERR_USERINFO_REFUSED` | 401 | the UserInfo endpoint refused the access token (a 4xx such as `invalid_token`) |
- * | `ERR_CLIENT_AUTH_REFUSED` | 500 | the AS refused this app's client authentication (wrong client id, secret or key, auth method, or assertion audience): a server misconfiguration; the message says what to check |
+ * | `ERR_CLIENT_AUTH_REFUSED` | 500 | the AS refused the client authentication (`invalid_client`, or 401/403 without an OAuth error at a client-authenticated endpoint): a server-side misconfiguration, not the user's fault; the message says what to check |
  * | `ERR_AS_UNAVAILABLE` | 502 | the authorization server could not be reached or answered unexpectedly |
  * | `ERR_STORE_UNAVAILABLE` | 503 | the session store, lock or session index failed (e.g. Redis down) |
- * | `ERR_LOGOUT_TOKEN_INVALID` | 400 | a back-channel logout token was invalid or replayed |
  */
 export type AuthErrorCode =
   | 'ERR_SESSION_REQUIRED'
@@ -35,15 +34,13 @@ export type AuthErrorCode =
   | 'ERR_LOGIN_FAILED'
   | 'ERR_STEP_UP_FAILED'
   | 'ERR_UNAUTHENTICATED'
-  | 'ERR_STEP_UP_REQUIRED'
   | 'ERR_FORBIDDEN'
   | 'ERR_SESSION_ENDED'
-  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_REFRESH_TOKEN_MISSING'
   | 'ERR_USERINFO_REFUSED'
   | 'ERR_CLIENT_AUTH_REFUSED'
   | 'ERR_AS_UNAVAILABLE'
   | 'ERR_STORE_UNAVAILABLE'
-  | 'ERR_LOGOUT_TOKEN_INVALID'
 
 const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
   ERR_SESSION_REQUIRED: 500,
@@ -56,21 +53,14 @@ const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
   ERR_LOGIN_FAILED: 400,
   ERR_STEP_UP_FAILED: 403,
   ERR_UNAUTHENTICATED: 401,
-  ERR_STEP_UP_REQUIRED: 401,
   ERR_FORBIDDEN: 403,
   ERR_SESSION_ENDED: 401,
-  ERR_TOKEN_EXPIRED: 401,
+  ERR_REFRESH_TOKEN_MISSING: 401,
   ERR_USERINFO_REFUSED: 401,
   ERR_CLIENT_AUTH_REFUSED: 500,
   ERR_AS_UNAVAILABLE: 502,
   ERR_STORE_UNAVAILABLE: 503,
-  ERR_LOGOUT_TOKEN_INVALID: 400,
 })
-
-/** The HTTP status that goes with a code. */
-export function statusOf(code: AuthErrorCode): number {
-  return STATUS[code]
-}
 
 /**
  * The one operational error of codegrant's session packages (`@codegrant/express` and every

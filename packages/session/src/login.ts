@@ -57,7 +57,7 @@ function warnWithoutOfflineAccess(ctx: AuthContext, scope: string | undefined): 
   warned.add(ctx)
   ctx.config.logger.warn(
     'the login scope has no offline_access: the authorization server will likely issue no ' +
-      'refresh token, so getAccessToken() fails with ERR_TOKEN_EXPIRED once the first access ' +
+      'refresh token, so getAccessToken() fails with ERR_REFRESH_TOKEN_MISSING once the first access ' +
       'token expires; add offline_access to the scope (and allow the refresh_token grant) ' +
       'to keep sessions longer',
     { scope },

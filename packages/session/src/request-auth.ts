@@ -28,7 +28,7 @@ export interface RequestAuth {
   /**
    * A valid access token: the stored one while it is fresh (no I/O), else refreshed first, once
    * per session across concurrent requests and instances. Rejects with `AuthError`
-   * (`ERR_UNAUTHENTICATED`, `ERR_SESSION_ENDED` after `invalid_grant`, `ERR_TOKEN_EXPIRED`,
+   * (`ERR_UNAUTHENTICATED`, `ERR_SESSION_ENDED` after `invalid_grant`, `ERR_REFRESH_TOKEN_MISSING`,
    * `ERR_AS_UNAVAILABLE`, `ERR_STORE_UNAVAILABLE`).
    *
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
@@ -71,7 +71,7 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
       const exp = current.accessTokenExpiresAt
       if (exp !== undefined && exp <= nowSeconds()) {
         throw new AuthError(
-          'ERR_TOKEN_EXPIRED',
+          'ERR_REFRESH_TOKEN_MISSING',
           'The access token expired and there is no refresh token to renew it: log in again, ' +
             'or add offline_access to the scope (and allow the refresh_token grant) so that the ' +
             'authorization server issues one',
