@@ -2,7 +2,7 @@
 // group; framework adapters (@codegrant/express, a Fastify plugin, ...) the second (the SPI).
 
 // For application code (re-exported by the adapters).
-export { AuthError, isAuthError, statusOf } from './errors.js'
+export { AuthError, isAuthError } from './errors.js'
 export type { AuthErrorCode } from './errors.js'
 export type { AuthLogger, AuthOptions, AuthRoutes } from './options.js'
 export type { GetAccessTokenOptions, RequestAuth } from './request-auth.js'
