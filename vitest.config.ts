@@ -28,6 +28,7 @@ const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 // The examples, which tests start as child processes, run from the `tsc -b` output instead.
 const alias = {
   '@codegrant/core': src('./packages/core/src/index.ts'),
+  '@codegrant/internal': src('./packages/internal/src/index.ts'),
   '@codegrant/express': src('./packages/express/src/index.ts'),
   '@codegrant/resource-server/express': src('./packages/resource-server/src/express/index.ts'),
   '@codegrant/resource-server': src('./packages/resource-server/src/index.ts'),
