@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { createClientAuth } from './client-auth.js'
 import { CodegrantError } from './errors.js'
@@ -5,7 +6,6 @@ import { createBoundedFetch } from './http.js'
 import { toCodegrantError, type ErrorContext } from './map-error.js'
 import {
   assertSecureUrl,
-  isLoopbackHost,
   resolveOptions,
   type ClientOptions,
   type ResolvedOptions,

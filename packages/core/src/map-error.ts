@@ -1,3 +1,4 @@
+import { isSafeErrorCode } from '@codegrant/internal'
 import { CodegrantError, type CodegrantErrorCode } from './errors.js'
 import type { ClientAuthMethod } from './options.js'
 
@@ -248,8 +249,6 @@ export function toCodegrantError(
   })
 }
 
-const SAFE_ERROR = /^[\w.:-]{1,64}$/
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -325,8 +324,7 @@ function clientAuthRefused(
   details: { error?: string; error_description?: string; status?: number },
   cause: unknown,
 ): CodegrantError {
-  const error =
-    details.error !== undefined && SAFE_ERROR.test(details.error) ? details.error : undefined
+  const error = isSafeErrorCode(details.error) ? details.error : undefined
   const status = details.status === undefined ? undefined : `HTTP ${details.status}`
   const what = [error, status].filter((part) => part !== undefined).join(', ')
   return new CodegrantError(
@@ -349,8 +347,7 @@ function oauthDetails(
 }
 
 function describe(details: { error?: string; status?: number }): string {
-  const error =
-    details.error !== undefined && SAFE_ERROR.test(details.error) ? details.error : 'an error'
+  const error = isSafeErrorCode(details.error) ? details.error : 'an error'
   return details.status === undefined ? error : `${error} (HTTP ${details.status})`
 }
 

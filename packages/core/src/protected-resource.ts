@@ -1,3 +1,4 @@
+import { tokenScheme } from '@codegrant/internal'
 import { getClientSettings, type Client } from './client.js'
 import { getDPoPKeyThumbprint, type DPoPKey } from './dpop-key.js'
 import { createDPoPProof, selectDPoPKey } from './dpop.js'
@@ -110,8 +111,8 @@ export async function fetchProtectedResource(
   ) {
     throw new TypeError('"body" must be a string, Uint8Array or URLSearchParams')
   }
-  const type = typeof tokens.token_type === 'string' ? tokens.token_type.toLowerCase() : ''
-  if (type !== 'bearer' && type !== 'dpop') {
+  const type = tokenScheme(tokens.token_type)
+  if (type === undefined) {
     throw new CodegrantError(
       'ERR_TOKEN_TYPE_UNSUPPORTED',
       'the token_type is neither Bearer nor DPoP',
@@ -126,7 +127,7 @@ export async function fetchProtectedResource(
       redirect: 'manual',
     })
 
-  if (type === 'bearer') {
+  if (type === 'Bearer') {
     const headers = new Headers(request.headers)
     headers.set('authorization', `Bearer ${tokens.access_token}`)
     return send(headers)
