@@ -1,7 +1,7 @@
 /**
  * Options of {@link createClient}, validated once by {@link resolveOptions}.
  */
-import { isLoopbackHost, nonEmptyString, numberOption, optionalString } from '@codegrant/internal'
+import { assertSecureUrl, nonEmptyString, numberOption, optionalString } from '@codegrant/internal'
 import type { CryptoKey, JWK } from 'jose'
 import { resolveDPoPOption, type DPoPKey } from './dpop-key.js'
 
@@ -145,13 +145,6 @@ function parseUrl(value: unknown, name: string): URL {
     throw new TypeError(`"${name}" must be an absolute URL`)
   }
   return url
-}
-
-/** Refuses `http:` unless the host is a loopback address, and anything but http(s). */
-export function assertSecureUrl(url: URL, name: string): void {
-  if (url.protocol === 'https:') return
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return
-  throw new TypeError(`"${name}" must be an https: URL (http: is allowed only for loopback hosts)`)
 }
 
 /**

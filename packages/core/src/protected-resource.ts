@@ -1,10 +1,9 @@
-import { tokenScheme } from '@codegrant/internal'
+import { assertSecureUrl, tokenScheme } from '@codegrant/internal'
 import { getClientSettings, type Client } from './client.js'
 import { getDPoPKeyThumbprint, type DPoPKey } from './dpop-key.js'
 import { createDPoPProof, selectDPoPKey } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { createBoundedFetch } from './http.js'
-import { assertSecureUrl } from './options.js'
 import type { TokenSet } from './types.js'
 
 /** Options of {@link fetchProtectedResource}. */

@@ -3,6 +3,7 @@
 export { isSafeErrorCode } from './error-code.js'
 export { isLoopbackHost } from './loopback.js'
 export { LruCache } from './lru.js'
+export { assertSecureUrl } from './secure-url.js'
 export { SingleFlight, type Backoff } from './single-flight.js'
 export { tokenScheme } from './token-type.js'
 export {

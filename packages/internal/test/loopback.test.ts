@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isLoopbackHost } from '../src/loopback.js'
+import { assertSecureUrl } from '../src/secure-url.js'
 
 describe('isLoopbackHost', () => {
   it('accepts hosts that never leave the machine', () => {
@@ -63,6 +64,31 @@ describe('isLoopbackHost', () => {
       'http://LocalHost/',
     ]) {
       expect(isLoopbackHost(new URL(url).hostname), url).toBe(true)
+    }
+  })
+})
+
+describe('assertSecureUrl', () => {
+  it('accepts https anywhere and http to a loopback host', () => {
+    for (const url of [
+      'https://as.example.com/',
+      'http://localhost:3000/',
+      'http://127.0.0.2/',
+      'http://[::1]/',
+    ]) {
+      expect(() => assertSecureUrl(new URL(url), 'issuer'), url).not.toThrow()
+    }
+  })
+  it('refuses http elsewhere and any other scheme, naming the option', () => {
+    for (const url of [
+      'http://as.example.com/',
+      'http://127.evil.com/',
+      'ftp://localhost/',
+      'file:///x',
+    ]) {
+      expect(() => assertSecureUrl(new URL(url), 'jwksUri'), url).toThrow(
+        new TypeError('"jwksUri" must be an https: URL (http: is allowed only for loopback hosts)'),
+      )
     }
   })
 })

@@ -1,8 +1,8 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import {
+  assertSecureUrl,
   booleanOption,
   fail,
-  isLoopbackHost,
   nonEmptyString,
   numberOption,
   optionalString,
@@ -372,9 +372,8 @@ export function parseServerUrl(value: unknown, name: string): URL {
     fail(`"${name}" must be an absolute URL`)
   }
   if (typeof value !== 'string' && !(value instanceof URL)) fail(`"${name}" must be a URL`)
-  if (url.protocol === 'https:') return url
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
-  fail(`"${name}" must be an https: URL (http: only for loopback hosts)`)
+  assertSecureUrl(url, name)
+  return url
 }
 
 /** A number option of at least `min` (seconds, or a count). */
