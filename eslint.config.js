@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', 'packages/*/build/**', '**/node_modules/**', 'coverage/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: {

@@ -29,6 +29,7 @@ const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const alias = {
   '@codegrant/core': src('./packages/core/src/index.ts'),
   '@codegrant/session': src('./packages/session/src/index.ts'),
+  '@codegrant/internal': src('./packages/internal/src/index.ts'),
   '@codegrant/express': src('./packages/express/src/index.ts'),
   '@codegrant/resource-server/express': src('./packages/resource-server/src/express/index.ts'),
   '@codegrant/resource-server/fastify': src('./packages/resource-server/src/fastify/index.ts'),

@@ -248,6 +248,6 @@ describe('bounded response bodies (issue 13.2)', () => {
         redirectUri: 'http://127.0.0.1/callback',
         maxResponseSize: 0,
       }),
-    ).rejects.toThrow('"maxResponseSize" must be a positive number')
+    ).rejects.toThrow('"maxResponseSize" must be a number > 0')
   })
 })

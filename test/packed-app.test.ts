@@ -381,6 +381,53 @@ describe('an app built from the packed tarballs', () => {
     expect(existsSync(join(modules, '@codegrant/session/node_modules/@codegrant/core'))).toBe(false)
   })
 
+  it('inlines the private @codegrant/internal: no packed file names it, no manifest depends on it', () => {
+    const modules = join(dir, 'app/node_modules')
+    const mentions: string[] = []
+    for (const name of packages) {
+      const installed = join(modules, '@codegrant', name)
+      for (const entry of readdirSync(installed, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile()) continue
+        const file = join(entry.parentPath, entry.name)
+        if (readFileSync(file, 'utf8').includes('@codegrant/internal')) mentions.push(file)
+      }
+      const manifest = readJson(join(installed, 'package.json')) as Manifest &
+        Record<string, unknown>
+      for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+        expect(Object.keys((manifest[field] as object | undefined) ?? {})).not.toContain(
+          '@codegrant/internal',
+        )
+      }
+    }
+    expect(mentions).toEqual([])
+    expect(existsSync(join(modules, '@codegrant/internal'))).toBe(false)
+  })
+
+  it('declares none of the internal helpers in a published .d.ts (no internal type leaks)', () => {
+    // The names packages/internal/src/index.ts exports, values and types alike.
+    const barrel = readFileSync(join(root, 'packages/internal/src/index.ts'), 'utf8')
+    const names = [...barrel.matchAll(/export\s*\{([^}]*)\}/g)].flatMap((match) =>
+      match[1]!
+        .split(',')
+        .map((item) => item.replace(/^\s*type\s+/, '').trim())
+        .filter((item) => item !== ''),
+    )
+    expect(names).toContain('LruCache')
+    const declared = new RegExp(
+      `\\b(?:class|function|interface|type|const)\\s+(${names.join('|')})\\b`,
+    )
+    const leaks: string[] = []
+    for (const name of packages) {
+      const installed = join(dir, 'app/node_modules/@codegrant', name, 'dist')
+      for (const entry of readdirSync(installed, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue
+        const found = declared.exec(readFileSync(join(entry.parentPath, entry.name), 'utf8'))
+        if (found !== null) leaks.push(`${name}/${entry.name}: ${found[1]}`)
+      }
+    }
+    expect(leaks).toEqual([])
+  })
+
   it('declares every package its published .d.ts import, and its @types when it has no types', () => {
     const modules = join(dir, 'app/node_modules')
     const missing: string[] = []

@@ -1,3 +1,4 @@
+import { optionalString } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { clientAuthContext, getClientSettings, getConfiguration, type Client } from './client.js'
 import { dpopJkt, dpopOptions } from './dpop.js'
@@ -64,14 +65,6 @@ const RESERVED: Record<string, string> = {
   acr_values: 'acrValues',
   max_age: 'maxAge',
   dpop_jkt: 'dpop',
-}
-
-function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`"${name}" must be a non-empty string`)
-  }
-  return value
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isSafeErrorCode } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { clientAuthContext, getConfiguration, type Client } from './client.js'
 import { dpopOptions } from './dpop.js'
@@ -132,7 +133,7 @@ export async function handleCallback(
     const description = params.get('error_description')
     throw new CodegrantError(
       'ERR_AUTHORIZATION_ERROR',
-      `the authorization server answered ${/^[\w.-]{1,64}$/.test(error) ? error : 'an error'}`,
+      `the authorization server answered ${isSafeErrorCode(error) ? error : 'an error'}`,
       { error, ...(description !== null && { error_description: description }) },
     )
   }

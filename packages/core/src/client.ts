@@ -1,15 +1,10 @@
+import { assertSecureUrl, isLoopbackHost } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { createClientAuth } from './client-auth.js'
 import { CodegrantError } from './errors.js'
 import { createBoundedFetch } from './http.js'
 import { toCodegrantError, type ErrorContext } from './map-error.js'
-import {
-  assertSecureUrl,
-  isLoopbackHost,
-  resolveOptions,
-  type ClientOptions,
-  type ResolvedOptions,
-} from './options.js'
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js'
 
 /**
  * A configured OAuth 2.0 / OpenID Connect client: frozen, plain data, safe to share across

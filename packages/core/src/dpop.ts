@@ -1,3 +1,4 @@
+import { LruCache } from '@codegrant/internal'
 import {
   base64url,
   calculateJwkThumbprint,
@@ -16,12 +17,12 @@ import { CodegrantError } from './errors.js'
 /** Bound on the DPoP handles kept per client (each keeps its server nonces). */
 const MAX_HANDLES_PER_CLIENT = 1000
 
-const handles = new WeakMap<Client, Map<string, Promise<openid.DPoPHandle>>>()
+const handles = new WeakMap<Client, LruCache<string, Promise<openid.DPoPHandle>>>()
 
 /** Bound on the imported key pairs kept (by thumbprint). */
 const MAX_KEY_PAIRS = 1000
 
-const keyPairs = new Map<string, Promise<openid.CryptoKeyPair>>()
+const keyPairs = new LruCache<string, Promise<openid.CryptoKeyPair>>(MAX_KEY_PAIRS)
 
 async function importKeyPair(key: DPoPKey): Promise<openid.CryptoKeyPair> {
   let privateKey: CryptoKey
@@ -42,20 +43,12 @@ async function importKeyPair(key: DPoPKey): Promise<openid.CryptoKeyPair> {
 
 /** The key pair of `key` as CryptoKeys, imported once per thumbprint (bounded LRU). */
 function keyPairOf(key: DPoPKey, jkt: string): Promise<openid.CryptoKeyPair> {
-  let pair = keyPairs.get(jkt)
-  if (pair) {
-    keyPairs.delete(jkt)
-  } else {
-    pair = importKeyPair(key)
-    pair.catch(() => {
-      if (keyPairs.get(jkt) === pair) keyPairs.delete(jkt)
-    })
-  }
+  const cached = keyPairs.get(jkt)
+  if (cached) return cached
+  const pair = importKeyPair(key)
+  // A failed import must not stay cached.
+  pair.catch(() => keyPairs.delete(jkt, pair))
   keyPairs.set(jkt, pair)
-  if (keyPairs.size > MAX_KEY_PAIRS) {
-    const oldest = keyPairs.keys().next().value
-    if (oldest !== undefined) keyPairs.delete(oldest)
-  }
   return pair
 }
 
@@ -122,24 +115,15 @@ export async function getDPoPHandle(client: Client, key: DPoPKey): Promise<openi
   const jkt = await getDPoPKeyThumbprint(key)
   let perClient = handles.get(client)
   if (!perClient) {
-    perClient = new Map()
+    perClient = new LruCache(MAX_HANDLES_PER_CLIENT)
     handles.set(client, perClient)
   }
-  let handle = perClient.get(jkt)
-  if (handle) {
-    perClient.delete(jkt)
-  } else {
-    handle = createHandle(client, key, jkt)
-    // A failed import must not stay cached.
-    handle.catch(() => {
-      if (perClient.get(jkt) === handle) perClient.delete(jkt)
-    })
-  }
+  const cached = perClient.get(jkt)
+  if (cached) return cached
+  const handle = createHandle(client, key, jkt)
+  // A failed import must not stay cached.
+  handle.catch(() => perClient.delete(jkt, handle))
   perClient.set(jkt, handle)
-  if (perClient.size > MAX_HANDLES_PER_CLIENT) {
-    const oldest = perClient.keys().next().value
-    if (oldest !== undefined) perClient.delete(oldest)
-  }
   return handle
 }
 

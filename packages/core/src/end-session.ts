@@ -1,3 +1,4 @@
+import { optionalString } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { getConfiguration, type Client } from './client.js'
 
@@ -13,14 +14,6 @@ export interface EndSessionParams {
   logoutHint?: string
 }
 
-function optional(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`"${name}" must be a non-empty string`)
-  }
-  return value
-}
-
 /**
  * Builds the RP-Initiated Logout URL (`end_session_endpoint` with `client_id`,
  * `id_token_hint`, `post_logout_redirect_uri`, `state`, `logout_hint`). Redirect the browser
@@ -33,11 +26,12 @@ export function buildEndSessionUrl(client: Client, params: EndSessionParams = {}
   if (typeof params !== 'object' || params === null) {
     throw new TypeError('"params" must be an object')
   }
-  const idTokenHint = optional(params.idTokenHint, 'idTokenHint')
+  const idTokenHint = optionalString(params.idTokenHint, 'idTokenHint')
   const postLogoutRedirectUri =
-    optional(params.postLogoutRedirectUri, 'postLogoutRedirectUri') ?? client.postLogoutRedirectUri
-  const state = optional(params.state, 'state')
-  const logoutHint = optional(params.logoutHint, 'logoutHint')
+    optionalString(params.postLogoutRedirectUri, 'postLogoutRedirectUri') ??
+    client.postLogoutRedirectUri
+  const state = optionalString(params.state, 'state')
+  const logoutHint = optionalString(params.logoutHint, 'logoutHint')
   if (typeof client.metadata.end_session_endpoint !== 'string') return undefined
 
   const parameters: Record<string, string> = { client_id: client.clientId }

@@ -1,3 +1,4 @@
+import { isSafeErrorCode } from '@codegrant/internal'
 import {
   HTTP_REQUEST_FORBIDDEN,
   INVALID_RESPONSE,
@@ -255,8 +256,6 @@ export function toCodegrantError(
   })
 }
 
-const SAFE_ERROR = /^[\w.:-]{1,64}$/
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -333,8 +332,7 @@ function clientAuthRefused(
   details: { error?: string; error_description?: string; status?: number },
   cause: unknown,
 ): CodegrantError {
-  const error =
-    details.error !== undefined && SAFE_ERROR.test(details.error) ? details.error : undefined
+  const error = isSafeErrorCode(details.error) ? details.error : undefined
   const status = details.status === undefined ? undefined : `HTTP ${details.status}`
   const what = [error, status].filter((part) => part !== undefined).join(', ')
   return new CodegrantError(
@@ -357,8 +355,7 @@ function oauthDetails(
 }
 
 function describe(details: { error?: string; status?: number }): string {
-  const error =
-    details.error !== undefined && SAFE_ERROR.test(details.error) ? details.error : 'an error'
+  const error = isSafeErrorCode(details.error) ? details.error : 'an error'
   return details.status === undefined ? error : `${error} (HTTP ${details.status})`
 }
 

@@ -1,7 +1,7 @@
 /**
  * Options of {@link createClient}, validated once by {@link resolveOptions}.
  */
-import { isIPv4 } from 'node:net'
+import { assertSecureUrl, nonEmptyString, numberOption, optionalString } from '@codegrant/internal'
 import type { CryptoKey, JWK } from 'jose'
 import { resolveDPoPOption, type DPoPKey } from './dpop-key.js'
 
@@ -136,34 +136,6 @@ const AUTH_METHODS: readonly ClientAuthMethod[] = [
   'self_signed_tls_client_auth',
 ]
 
-/**
- * True for `localhost`, `127.0.0.0/8` (dotted quads only) and `::1`: hosts that never leave
- * the machine. Not `*.localhost`, which a resolver may send to DNS, and not a DNS name that
- * starts with `127` (`127.evil.com`, `127.0.0.1.nip.io`).
- */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase()
-  return (
-    host === 'localhost' ||
-    host === '[::1]' ||
-    host === '::1' ||
-    // A dotted quad (each part 0-255, as the URL parser prints it) in 127.0.0.0/8; never a name
-    // that merely starts with 127 (`127.evil.com`).
-    (isIPv4(host) && host.startsWith('127.'))
-  )
-}
-
-function nonEmptyString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`"${name}" must be a non-empty string`)
-  }
-  return value
-}
-
-function optionalString(value: unknown, name: string): string | undefined {
-  return value === undefined ? undefined : nonEmptyString(value, name)
-}
-
 function parseUrl(value: unknown, name: string): URL {
   let url: URL
   try {
@@ -173,26 +145,6 @@ function parseUrl(value: unknown, name: string): URL {
     throw new TypeError(`"${name}" must be an absolute URL`)
   }
   return url
-}
-
-/** Refuses `http:` unless the host is a loopback address, and anything but http(s). */
-export function assertSecureUrl(url: URL, name: string): void {
-  if (url.protocol === 'https:') return
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return
-  throw new TypeError(`"${name}" must be an https: URL (http: is allowed only for loopback hosts)`)
-}
-
-function positiveNumber(value: unknown, name: string, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (!allowZero && value === 0)
-  ) {
-    throw new TypeError(`"${name}" must be a ${allowZero ? 'non-negative' : 'positive'} number`)
-  }
-  return value
 }
 
 /**
@@ -282,17 +234,20 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (idTokenSignedResponseAlg === 'none' || idTokenSignedResponseAlg.startsWith('HS')) {
     throw new TypeError('"idTokenSignedResponseAlg" must be an asymmetric JWS algorithm')
   }
-  const clockTolerance = positiveNumber(options.clockTolerance, 'clockTolerance', 5, true)
-  const timeout = positiveNumber(options.timeout, 'timeout', 5000)
-  const maxResponseSize = positiveNumber(
+  const clockTolerance = numberOption(options.clockTolerance, 'clockTolerance', 5, { min: 0 })
+  const timeout = numberOption(options.timeout, 'timeout', 5000, { above: 0 })
+  const maxResponseSize = numberOption(
     options.maxResponseSize,
     'maxResponseSize',
     DEFAULT_MAX_RESPONSE_SIZE,
+    {
+      above: 0,
+    },
   )
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new TypeError('"fetch" must be a function')
   }
-  const transactionTtl = positiveNumber(options.transactionTtl, 'transactionTtl', 600)
+  const transactionTtl = numberOption(options.transactionTtl, 'transactionTtl', 600, { above: 0 })
   if (options.usePar !== undefined && typeof options.usePar !== 'boolean') {
     throw new TypeError('"usePar" must be a boolean')
   }

@@ -1,3 +1,4 @@
+import { assertSecureUrl, tokenScheme } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { getClientSettings, getConfiguration, type Client } from './client.js'
 import type { DPoPKey } from './dpop-key.js'
@@ -5,7 +6,6 @@ import { getDPoPHandle, selectDPoPKey } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { createBoundedFetch } from './http.js'
 import { toCodegrantError } from './map-error.js'
-import { assertSecureUrl } from './options.js'
 import type { TokenSet } from './types.js'
 
 /** Options of {@link fetchProtectedResource}. */
@@ -103,15 +103,15 @@ export async function fetchProtectedResource(
   ) {
     throw new TypeError('"body" must be a string, Uint8Array or URLSearchParams')
   }
-  const type = typeof tokens.token_type === 'string' ? tokens.token_type.toLowerCase() : ''
-  if (type !== 'bearer' && type !== 'dpop') {
+  const type = tokenScheme(tokens.token_type)
+  if (type === undefined) {
     throw new CodegrantError(
       'ERR_TOKEN_TYPE_UNSUPPORTED',
       'the token_type is neither Bearer nor DPoP',
     )
   }
   let dpop: { DPoP: openid.DPoPHandle } | undefined
-  if (type === 'dpop') {
+  if (type === 'DPoP') {
     const key = selectDPoPKey(client, request.dpop)
     if (key === undefined) {
       throw new CodegrantError('ERR_DPOP', 'the access token is DPoP-bound but no DPoP key is set')

@@ -1,3 +1,4 @@
+import { tokenScheme } from '@codegrant/internal'
 import type { TokenEndpointResponse } from 'openid-client'
 import { CodegrantError } from './errors.js'
 import type { TokenSet } from './types.js'
@@ -17,8 +18,8 @@ export function toTokenSet(
   previous?: Pick<TokenSet, 'refresh_token' | 'id_token'>,
   now: number = Math.floor(Date.now() / 1000),
 ): TokenSet {
-  const type = String(response.token_type).toLowerCase()
-  if (type !== 'bearer' && type !== 'dpop') {
+  const type = tokenScheme(response.token_type)
+  if (type === undefined) {
     throw new CodegrantError(
       'ERR_TOKEN_TYPE_UNSUPPORTED',
       'the token_type is neither Bearer nor DPoP',
@@ -26,7 +27,7 @@ export function toTokenSet(
   }
   const tokens: TokenSet = {
     access_token: response.access_token,
-    token_type: type === 'bearer' ? 'Bearer' : 'DPoP',
+    token_type: type,
   }
   if (typeof response.expires_in === 'number' && Number.isFinite(response.expires_in)) {
     tokens.expires_at = now + Math.max(0, Math.floor(response.expires_in))

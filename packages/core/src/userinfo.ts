@@ -1,3 +1,4 @@
+import { isSafeErrorCode, tokenScheme } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { getConfiguration, type Client } from './client.js'
 import type { DPoPKey } from './dpop-key.js'
@@ -44,10 +45,10 @@ export async function fetchUserInfo(
   if (typeof token !== 'string' || token.length === 0) {
     throw new TypeError('"accessToken" must be a non-empty string or a TokenSet with one')
   }
-  let scheme: 'bearer' | 'dpop' | undefined
+  let scheme: 'Bearer' | 'DPoP' | undefined
   if (tokens !== undefined) {
-    const type = typeof tokens.token_type === 'string' ? tokens.token_type.toLowerCase() : ''
-    if (type !== 'bearer' && type !== 'dpop') {
+    const type = tokenScheme(tokens.token_type)
+    if (type === undefined) {
       throw new CodegrantError(
         'ERR_TOKEN_TYPE_UNSUPPORTED',
         'the token_type is neither Bearer nor DPoP',
@@ -61,8 +62,8 @@ export async function fetchUserInfo(
   if (typeof client.metadata.userinfo_endpoint !== 'string') {
     throw new CodegrantError('ERR_UNSUPPORTED', 'the authorization server has no userinfo_endpoint')
   }
-  const dpop = scheme === 'bearer' ? {} : await dpopOptions(client, options.dpop)
-  if (scheme === 'dpop' && dpop.DPoP === undefined) {
+  const dpop = scheme === 'Bearer' ? {} : await dpopOptions(client, options.dpop)
+  if (scheme === 'DPoP' && dpop.DPoP === undefined) {
     throw new CodegrantError('ERR_DPOP', 'the access token is DPoP-bound but no DPoP key is set')
   }
   let claims: openid.UserInfoResponse
@@ -90,8 +91,7 @@ function userInfoError(mapped: CodegrantError): CodegrantError {
   ) {
     return mapped
   }
-  const error =
-    mapped.error !== undefined && /^[\w.:-]{1,64}$/.test(mapped.error) ? `${mapped.error}, ` : ''
+  const error = isSafeErrorCode(mapped.error) ? `${mapped.error}, ` : ''
   return new CodegrantError(
     'ERR_TOKEN_ERROR',
     `userinfo request: the userinfo endpoint refused the access token (${error}HTTP ${status}): it may be expired or revoked (refresh it or log in again), or lack the "openid" scope`,

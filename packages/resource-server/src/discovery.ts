@@ -1,3 +1,4 @@
+import { SingleFlight } from '@codegrant/internal'
 import { ResourceServerError } from './errors.js'
 import { fetchJson } from './http.js'
 import { parseServerUrl, sameIssuer, type ResolvedIssuer, type ResolvedOptions } from './options.js'
@@ -44,10 +45,10 @@ const MAX_RETRY_MS = 30_000
  */
 export class EndpointSource {
   private value: Endpoints | undefined
-  private inflight: Promise<Endpoints> | undefined
-  private retryAt = 0
-  private retryDelay = 0
-  private lastError: unknown
+  private readonly discovery = new SingleFlight(() => this.discover(), {
+    first: FIRST_RETRY_MS,
+    max: MAX_RETRY_MS,
+  })
 
   private readonly introspection: boolean
 
@@ -68,12 +69,10 @@ export class EndpointSource {
   /** The endpoints, discovering them first when needed. */
   get(): Endpoints | Promise<Endpoints> {
     if (this.value !== undefined) return this.value
-    if (this.inflight !== undefined) return this.inflight
-    if (Date.now() < this.retryAt) return Promise.reject(this.failure(this.lastError))
-    this.inflight = this.discover().finally(() => {
-      this.inflight = undefined
-    })
-    return this.inflight
+    // While cooling down, each caller gets its own error with the last failure's cause.
+    if (this.discovery.coolingDown)
+      return Promise.reject(this.failure((this.discovery.lastError as Error).cause))
+    return this.discovery.run()
   }
 
   private failure(cause: unknown): ResourceServerError {
@@ -102,9 +101,6 @@ export class EndpointSource {
       this.value = Object.freeze({ jwksUri, introspectionEndpoint })
       return this.value
     } catch (cause) {
-      this.lastError = cause
-      this.retryDelay = Math.min(Math.max(this.retryDelay * 2, FIRST_RETRY_MS), MAX_RETRY_MS)
-      this.retryAt = Date.now() + this.retryDelay
       const err = this.failure(cause)
       warn(
         options,

@@ -1,4 +1,5 @@
 import { createPublicKey, type JsonWebKeyInput } from 'node:crypto'
+import { SingleFlight } from '@codegrant/internal'
 import { paramsForKey, type VerifyParams } from './algorithms.js'
 import type { EndpointSource } from './discovery.js'
 import { ResourceServerError } from './errors.js'
@@ -44,17 +45,20 @@ export class JwksStore {
   private loaded = false
   private loadedAt = 0
   private lastFetchAt = Number.NEGATIVE_INFINITY
-  private inflight: Promise<void> | undefined
-  private retryAt = 0
-  private retryDelay = 0
-  private lastError: unknown
+  /** One fetch at a time; its backoff (1 s doubling up to the cooldown) matters until the first success. */
+  private readonly fetches: SingleFlight<void>
   /** Fetches made, for tests and diagnostics. */
   fetchCount = 0
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly endpoints: EndpointSource,
-  ) {}
+  ) {
+    this.fetches = new SingleFlight(() => this.fetchAndImport(), {
+      first: FIRST_RETRY_MS,
+      max: Math.max(options.jwksCooldown * 1000, FIRST_RETRY_MS),
+    })
+  }
 
   /**
    * The keys for a `kid` (or, without a `kid`, every key that can do `alg`), synchronously, or
@@ -64,7 +68,7 @@ export class JwksStore {
     if (!this.loaded) return undefined
     if (
       Date.now() - this.loadedAt > this.options.jwksMaxAge * 1000 &&
-      this.inflight === undefined &&
+      this.fetches.inflight === undefined &&
       Date.now() - this.lastFetchAt >= this.options.jwksCooldown * 1000
     )
       void this.load().catch(() => undefined)
@@ -75,11 +79,11 @@ export class JwksStore {
   /** Like {@link lookup}, fetching the set when it is missing or the `kid` is unknown. */
   async resolve(kid: string | undefined, alg: string): Promise<readonly ImportedKey[]> {
     if (!this.loaded) {
-      if (this.inflight === undefined && Date.now() < this.retryAt)
-        throw new ResourceServerError('ERR_KEYS_UNAVAILABLE', { cause: this.lastError })
+      if (this.fetches.coolingDown)
+        throw new ResourceServerError('ERR_KEYS_UNAVAILABLE', { cause: this.fetches.lastError })
       await this.load()
     } else if (
-      this.inflight !== undefined ||
+      this.fetches.inflight !== undefined ||
       Date.now() - this.lastFetchAt >= this.options.jwksCooldown * 1000
     ) {
       try {
@@ -98,12 +102,8 @@ export class JwksStore {
   }
 
   private load(): Promise<void> {
-    if (this.inflight !== undefined) return this.inflight
-    this.lastFetchAt = Date.now()
-    this.inflight = this.fetchAndImport().finally(() => {
-      this.inflight = undefined
-    })
-    return this.inflight
+    if (this.fetches.inflight === undefined) this.lastFetchAt = Date.now()
+    return this.fetches.run()
   }
 
   private async fetchAndImport(): Promise<void> {
@@ -117,12 +117,6 @@ export class JwksStore {
       keys = importKeys(jwks.keys, this.keys)
       if (keys.length === 0) throw new Error('the JWKS has no usable signing key')
     } catch (cause) {
-      this.lastError = cause
-      if (!this.loaded) {
-        const max = Math.max(this.options.jwksCooldown * 1000, FIRST_RETRY_MS)
-        this.retryDelay = Math.min(Math.max(this.retryDelay * 2, FIRST_RETRY_MS), max)
-        this.retryAt = Date.now() + this.retryDelay
-      }
       // A discovery failure was reported where it happened.
       if (cause instanceof ResourceServerError) throw cause
       warn(
@@ -154,8 +148,6 @@ export class JwksStore {
     this.byAlg = byAlg
     this.loaded = true
     this.loadedAt = Date.now()
-    this.retryDelay = 0
-    this.retryAt = 0
   }
 }
 

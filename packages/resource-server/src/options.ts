@@ -1,4 +1,12 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
+import {
+  assertSecureUrl,
+  booleanOption,
+  fail,
+  nonEmptyString,
+  numberOption,
+  optionalString,
+} from '@codegrant/internal'
 import type { JWK } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS } from './algorithms.js'
 import type { ReplayStore } from './replay-store.js'
@@ -353,21 +361,6 @@ export interface ResolvedDpop {
 }
 
 /**
- * True for `localhost`, `127.0.0.0/8` and `::1`: hosts that never leave the machine. Not
- * `*.localhost`, which a resolver may send to DNS.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase()
-  return (
-    host === 'localhost' || host === '[::1]' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
-  )
-}
-
-function fail(message: string): never {
-  throw new TypeError(message)
-}
-
-/**
  * Parses an AS URL option: `https:`, or `http:` for a loopback host only.
  * Also used for URLs found in discovered metadata.
  */
@@ -379,31 +372,17 @@ export function parseServerUrl(value: unknown, name: string): URL {
     fail(`"${name}" must be an absolute URL`)
   }
   if (typeof value !== 'string' && !(value instanceof URL)) fail(`"${name}" must be a URL`)
-  if (url.protocol === 'https:') return url
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
-  fail(`"${name}" must be an https: URL (http: only for loopback hosts)`)
+  assertSecureUrl(url, name)
+  return url
 }
 
-function nonEmptyString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value === '') fail(`"${name}" must be a non-empty string`)
-  return value
-}
-
+/** A number option of at least `min` (seconds, or a count). */
 function seconds(value: unknown, name: string, fallback: number, min = 0): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
-    fail(`"${name}" must be a number >= ${min}`)
-  return value
+  return numberOption(value, name, fallback, { min })
 }
 
 function optionalSeconds(value: unknown, name: string): number | undefined {
   return value === undefined ? undefined : seconds(value, name, 0)
-}
-
-function bool(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') fail(`"${name}" must be a boolean`)
-  return value
 }
 
 function stringList(value: unknown, name: string): string[] {
@@ -523,16 +502,14 @@ function resolveIntrospection(
       value.endpoint === undefined
         ? undefined
         : parseServerUrl(value.endpoint, 'introspection.endpoint'),
-    allTokens: bool(value.allTokens, 'introspection.allTokens', false),
+    allTokens: booleanOption(value.allTokens, 'introspection.allTokens', false),
     cacheTtl: seconds(value.cacheTtl, 'introspection.cacheTtl', 30),
     negativeCacheTtl: seconds(value.negativeCacheTtl, 'introspection.negativeCacheTtl', 5),
   })
 }
 
 function integer(value: unknown, name: string, fallback: number, min: number): number {
-  const n = seconds(value, name, fallback, min)
-  if (!Number.isInteger(n)) fail(`"${name}" must be an integer >= ${min}`)
-  return n
+  return numberOption(value, name, fallback, { min, integer: true })
 }
 
 /** Proofs a second that one key may send before its share of the replay cache is full. */
@@ -569,7 +546,7 @@ function resolveDpop(value: DpopOptions | undefined, clockTolerance: number): Re
     if (!ASYMMETRIC_ALGORITHMS.has(alg))
       fail(`"dpop.algorithms" may only name asymmetric algorithms (got ${JSON.stringify(alg)})`)
   return Object.freeze({
-    required: bool(options.required, 'dpop.required', false),
+    required: booleanOption(options.required, 'dpop.required', false),
     algorithms: new Set(algorithms),
     algs: algorithms.join(' '),
     proofMaxAge,
@@ -677,10 +654,6 @@ export function wellKnownMetadataUrl(resource: string): URL | undefined {
   return new URL(`/.well-known/oauth-protected-resource${path}${url.search}`, url.origin)
 }
 
-function optionalString(value: unknown, name: string): string | undefined {
-  return value === undefined ? undefined : nonEmptyString(value, name)
-}
-
 function resolveResourceMetadata(
   value: ResourceMetadataOptions | undefined,
   audiences: readonly string[],
@@ -734,7 +707,7 @@ function resolveResourceMetadata(
               'resourceMetadata.resourceSigningAlgorithms',
             ),
           ),
-    mtls: bool(value.mtls, 'resourceMetadata.mtls', false),
+    mtls: booleanOption(value.mtls, 'resourceMetadata.mtls', false),
   })
 }
 
@@ -787,7 +760,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (!Number.isInteger(cacheMaxEntries)) fail('"cacheMaxEntries" must be an integer')
   const maxTokenLength = seconds(options.maxTokenLength, 'maxTokenLength', 16_384, 16)
   const clockTolerance = seconds(options.clockTolerance, 'clockTolerance', 5)
-  const strict = bool(options.strict, 'strict', false)
+  const strict = booleanOption(options.strict, 'strict', false)
   const requirements = resolveRequirements(options)
 
   return Object.freeze({
@@ -797,12 +770,12 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     algorithms: new Set(algorithms),
     secret,
     strict,
-    strictType: bool(options.strictType, 'strictType', strict),
+    strictType: booleanOption(options.strictType, 'strictType', strict),
     clockTolerance,
     maxTokenAge: optionalSeconds(options.maxTokenAge, 'maxTokenAge'),
     maxTokenLength,
-    allowBodyToken: bool(options.allowBodyToken, 'allowBodyToken', false),
-    allowQueryToken: bool(options.allowQueryToken, 'allowQueryToken', false),
+    allowBodyToken: booleanOption(options.allowBodyToken, 'allowBodyToken', false),
+    allowQueryToken: booleanOption(options.allowQueryToken, 'allowQueryToken', false),
     scopeClaims: Object.freeze(scopeClaims),
     requirements,
     introspection: resolveIntrospection(options.introspection),

@@ -1,3 +1,4 @@
+import { LruCache } from '@codegrant/internal'
 import { enforceRequirements } from './access.js'
 import { createAuthInfo, type AuthInfo } from './auth-info.js'
 import { EndpointSource } from './discovery.js'
@@ -13,7 +14,6 @@ import { Introspector } from './introspection.js'
 import { JwksStore, type ImportedKey } from './jwks.js'
 import { decodeJsonObject, isCompactJws, verifyHmac, verifySignature } from './jws.js'
 import { checkClaims, checkHeader, checkTimes, checkType } from './jwt-checks.js'
-import { LruCache } from './lru.js'
 import { checkCertificateBinding } from './mtls.js'
 import {
   normalizeIssuer,
@@ -249,13 +249,14 @@ async function verifyOpaque(state: VerifierState, token: string): Promise<Verifi
       err instanceof ResourceServerError &&
       err.status === 401 &&
       introspection.negativeCacheTtl > 0
-    )
-      state.cache.set(cacheKey(token), {
-        token,
-        refused: err.code,
-        key: undefined,
-        staleAt: Date.now() + introspection.negativeCacheTtl * 1000,
-      })
+    ) {
+      const staleAt = Date.now() + introspection.negativeCacheTtl * 1000
+      state.cache.set(
+        cacheKey(token),
+        { token, refused: err.code, key: undefined, staleAt },
+        staleAt,
+      )
+    }
     throw err
   }
   const exp = claims.exp as number | undefined
@@ -303,7 +304,7 @@ function validateOnce(state: VerifierState, token: string, jws: boolean): Promis
     (verified) => {
       state.inflight.delete(token)
       setAuthContext(verified.auth, state.context)
-      state.cache?.set(cacheKey(token), verified)
+      state.cache?.set(cacheKey(token), verified, verified.staleAt)
       return verified
     },
     (err: unknown) => {
@@ -322,7 +323,8 @@ function lookup(state: VerifierState, token: string): Verified | undefined {
   const key = cacheKey(token)
   const entry = cache.get(key)
   if (entry === undefined || entry.token !== token) return undefined
-  if (Date.now() >= entry.staleAt || entry.key?.revoked === true) {
+  // The cache drops an entry from its `staleAt` on; a revoked key ends it earlier.
+  if (entry.key?.revoked === true) {
     cache.delete(key)
     return undefined
   }

@@ -132,11 +132,11 @@ describe('resolveOptions', () => {
       [{ secret: 'short' }, '"secret" must be at least 32 bytes'],
       [
         { issuer: 'http://as.example.com' },
-        '"issuer" must be an https: URL (http: only for loopback hosts)',
+        '"issuer" must be an https: URL (http: is allowed only for loopback hosts)',
       ],
       [
         { jwksUri: 'http://as.example.com/jwks' },
-        '"jwksUri" must be an https: URL (http: only for loopback hosts)',
+        '"jwksUri" must be an https: URL (http: is allowed only for loopback hosts)',
       ],
       [{ clockTolerance: -1 }, '"clockTolerance" must be a number >= 0'],
       [
