@@ -110,15 +110,16 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
   const https = baseUrl.startsWith('https:')
   const app = express()
   app.disable('x-powered-by')
+  // Every answer is per user and most are no-store: an ETag (a SHA-1 of each body) buys nothing.
+  app.set('etag', false)
   if (https) app.set('trust proxy', 1)
 
   const issuerOrigin = new URL(config.issuerUrl).origin
+  const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' ${issuerOrigin}; base-uri 'none'; frame-ancestors 'none'`
   app.use((_req, res, next) => {
-    res.set({
-      'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' ${issuerOrigin}; base-uri 'none'; frame-ancestors 'none'`,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-    })
+    res.setHeader('Content-Security-Policy', csp)
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('Referrer-Policy', 'no-referrer')
     next()
   })
 
