@@ -205,35 +205,12 @@ app.get('/api', requireAuth({ verifier }), (req, res) => {
 })
 app.use(authErrorHandler())
 `,
-  // Both Express packages in one program: each augments Express's Request with its own property.
-  'cjs/both-express.ts': `import { createClient } from '@codegrant/core'
-import { auth } from '@codegrant/express'
-import '@codegrant/express/global'
-import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
-import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
-import express from 'express'
-
-const app = express()
-app.use(
-  auth({
-    client: () =>
-      createClient({
-        issuer: 'https://as.example.com',
-        clientId: 'app',
-        clientSecret: 'secret',
-        redirectUri: 'https://app.example.com/callback',
-      }),
-    secret: 'a token secret of at least 32 characters',
-  }),
-)
-const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
-app.get('/api', requireAuth({ verifier }), (req, res) => {
-  const loggedIn: boolean = req.auth?.isAuthenticated ?? false
-  const token: AuthInfo | undefined = req.accessToken
-  res.json({ loggedIn, sub: token?.sub })
-})
-app.use(authErrorHandler())
-`,
+  // Both Express packages in one program (the same file test/request-properties.test.ts compiles
+  // against the workspace): each augments Express's Request with its own property.
+  'cjs/both-express.ts': readFileSync(
+    fileURLToPath(new URL('./types/both-express.ts', import.meta.url)),
+    'utf8',
+  ),
   'cjs/resource-server-fastify.ts': `import Fastify from 'fastify'
 import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
 import { fastifyResourceServer, protectedResourceMetadata, requireAuth } from '@codegrant/resource-server/fastify'
