@@ -1,5 +1,5 @@
 // Issue 3: bearer-token validation throughput.
-// @codegrant/resource-server `requireAuth` vs express-oauth2-jwt-bearer `auth()` vs bare Express.
+// @codegrant/resource-server `requireToken` vs express-oauth2-jwt-bearer `auth()` vs bare Express.
 
 import { startServer } from './lib/child.mjs'
 import { config, isSelected } from './lib/config.mjs'
@@ -19,12 +19,12 @@ const ROUTE = '/api/private'
 
 /** @typedef {'codegrant' | 'codegrant-control' | 'codegrant-rfc9728' | 'peer' | 'bare' | 'fastify-codegrant' | 'fastify-jwt' | 'fastify-jwt-cache' | 'fastify-bare'} ContenderName */
 const LABELS = {
-  codegrant: '@codegrant/resource-server requireAuth',
+  codegrant: '@codegrant/resource-server requireToken',
   'codegrant-rfc9728': '@codegrant/resource-server with RFC 9728 metadata',
-  'codegrant-control': '@codegrant/resource-server requireAuth (again: the noise floor)',
+  'codegrant-control': '@codegrant/resource-server requireToken (again: the noise floor)',
   peer: 'express-oauth2-jwt-bearer auth()',
   bare: 'bare Express (no auth)',
-  'fastify-codegrant': 'Fastify + @codegrant/resource-server/fastify requireAuth',
+  'fastify-codegrant': 'Fastify + @codegrant/resource-server/fastify requireToken',
   'fastify-jwt': 'Fastify + @fastify/jwt (get-jwks) jwtVerify()',
   'fastify-jwt-cache': 'Fastify + @fastify/jwt (get-jwks, fast-jwt cache on)',
   'fastify-bare': 'bare Fastify (no auth)',

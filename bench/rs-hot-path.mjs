@@ -6,7 +6,7 @@
 
 import { cpuUsage } from 'node:process'
 import { createVerifier } from '@codegrant/resource-server'
-import { protectedResourceMetadata, requireAuth } from '@codegrant/resource-server/express'
+import { protectedResourceMetadata, requireToken } from '@codegrant/resource-server/express'
 import { startMetadataServer } from './lib/metadata-server.mjs'
 import { AUDIENCE, SCOPE, createMinter, generateSigningKeys, toJwks } from './lib/tokens.mjs'
 
@@ -28,9 +28,9 @@ try {
 
   /** @type {Record<string, import('express').RequestHandler[]>} */
   const chains = {}
-  chains.off = [requireAuth({ ...base, scopes })]
+  chains.off = [requireToken({ ...base, scopes })]
   // A second, identical "off" chain: the noise floor of the comparison.
-  chains.control = [requireAuth({ ...base, scopes })]
+  chains.control = [requireToken({ ...base, scopes })]
   const verifier = createVerifier({
     ...base,
     resourceMetadata: {
@@ -38,7 +38,7 @@ try {
       url: 'http://127.0.0.1/.well-known/oauth-protected-resource',
     },
   })
-  chains.on = [protectedResourceMetadata(verifier), requireAuth({ verifier, scopes })]
+  chains.on = [protectedResourceMetadata(verifier), requireToken({ verifier, scopes })]
 
   /** A minimal Express-like request for GET /api/private with the token. */
   const request = () => ({

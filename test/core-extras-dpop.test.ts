@@ -7,25 +7,25 @@ import type { AddressInfo } from 'node:net'
 import {
   createAuthorizationRequest,
   createClient,
-  createDPoPKey,
+  createDpopKey,
   fetchProtectedResource,
   fetchUserInfo,
-  getDPoPKeyThumbprint,
+  getDpopKeyThumbprint,
   handleCallback,
   introspectToken,
   isCodegrantError,
   refreshTokens,
   type Client,
-  type DPoPKey,
+  type DpopKey,
 } from '@codegrant/core'
 import { completeLogin, localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
-import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
+import { tokenErrorHandler, requireToken } from '@codegrant/resource-server/express'
 import express from 'express'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 let as: LocalAs
-let key: DPoPKey
+let key: DpopKey
 let jkt: string
 let client: Client
 let introspector: Client
@@ -33,7 +33,7 @@ let api: Server
 let apiUrl: string
 let apiHits = 0
 
-function dpopClient(dpop?: DPoPKey): Promise<Client> {
+function dpopClient(dpop?: DpopKey): Promise<Client> {
   return createClient({
     issuer: as.issuer,
     clientId: localClients.webDpop.clientId,
@@ -47,8 +47,8 @@ function dpopClient(dpop?: DPoPKey): Promise<Client> {
 beforeAll(async () => {
   as = await startLocalAs()
   // As it would come back from configuration or a session store: plain JSON.
-  key = JSON.parse(JSON.stringify(await createDPoPKey())) as DPoPKey
-  jkt = await getDPoPKeyThumbprint(key)
+  key = JSON.parse(JSON.stringify(await createDpopKey())) as DpopKey
+  jkt = await getDpopKeyThumbprint(key)
   client = await dpopClient(key)
   introspector = await createClient({
     issuer: as.issuer,
@@ -65,7 +65,7 @@ beforeAll(async () => {
   })
   app.get(
     '/api/private',
-    requireAuth({
+    requireToken({
       issuer: as.issuer,
       audience: 'urn:codegrant:api',
       dpop: { nonceSecret: 'a-test-only-nonce-secret-of-32-bytes-or-more' },
@@ -74,7 +74,7 @@ beforeAll(async () => {
       res.json({ sub: req.accessToken?.sub, bound: req.accessToken?.claims.cnf })
     },
   )
-  app.use(authErrorHandler())
+  app.use(tokenErrorHandler())
   api = createServer(app)
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
   apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`
@@ -142,7 +142,7 @@ describe('DPoP-bound tokens (local AS, web-dpop)', () => {
     expect(apiHits).toBe(3)
 
     // Without a key of its own, a client holding the token cannot use it.
-    const thief = await dpopClient(await createDPoPKey())
+    const thief = await dpopClient(await createDpopKey())
     const stolen = await fetchProtectedResource(thief, tokens, `${apiUrl}/api/private`)
     expect(stolen.status).toBe(401)
     expect(stolen.headers.get('www-authenticate')).toMatch(/^DPoP /)
@@ -159,7 +159,7 @@ describe('DPoP-bound tokens (local AS, web-dpop)', () => {
     expect(isCodegrantError(noProof)).toBe(true)
     expect(isCodegrantError(noProof) && noProof.status).toBe(401)
 
-    const otherKey = await createDPoPKey()
+    const otherKey = await createDpopKey()
     const wrongKey = await fetchUserInfo(client, tokens.access_token, sub, {
       dpop: otherKey,
     }).catch((e: unknown) => e)
@@ -171,11 +171,11 @@ describe('DPoP-bound tokens (local AS, web-dpop)', () => {
     // RFC 9449 section 5: a confidential client's refresh token is bound by client
     // authentication, not to the key, so the new access token follows the proof's key.
     const { tokens } = await login()
-    const newKey = await createDPoPKey()
+    const newKey = await createDpopKey()
     const rotated = await dpopClient(newKey)
     const { tokens: next } = await refreshTokens(rotated, tokens)
     const introspection = await introspectToken(introspector, next.access_token)
-    expect(introspection.cnf?.jkt).toBe(await getDPoPKeyThumbprint(newKey))
+    expect(introspection.cnf?.jkt).toBe(await getDpopKeyThumbprint(newKey))
     expect(introspection.cnf?.jkt).not.toBe(jkt)
   })
 })

@@ -85,7 +85,7 @@ describe('auth() options (TypeError at auth() time)', () => {
       { authorizationParams: { prompt: 1 } },
       { responseMode: 'fragment' },
       { defaultReturnTo: 'http://evil' },
-      { postLogoutRedirect: 'x' },
+      { logoutReturnTo: 'x' },
       { postLogoutRedirectUri: '' },
       { maxTransactions: 0 },
       { refreshMargin: -1 },
@@ -136,7 +136,10 @@ describe('auth() options (TypeError at auth() time)', () => {
       'auth(): unknown option "routes.callbak": did you mean "routes.callback"?',
     )
     expect(() => auth({ ...baseOptions(), routes: { postLogoutRedirect: '/' } as never })).toThrow(
-      /"routes.postLogoutRedirect": "postLogoutRedirect" is an option of auth\(\), not of "routes"/,
+      /"routes.postLogoutRedirect": express-openid-connect's "routes.postLogoutRedirect" is the "logoutReturnTo" option of auth\(\) here/,
+    )
+    expect(() => auth({ ...baseOptions(), postLogoutRedirect: '/' } as never)).toThrow(
+      'auth(): unknown option "postLogoutRedirect": renamed to "logoutReturnTo"',
     )
   })
 

@@ -193,17 +193,17 @@ app.get('/me', requiresAuth(), (req, res) => {
 })
 `,
   'cjs/resource-server-express.ts': `import { createVerifier } from '@codegrant/resource-server'
-import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
+import { tokenErrorHandler, requireToken } from '@codegrant/resource-server/express'
 import express from 'express'
 
 const app = express()
 const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
-app.get('/api', requireAuth({ verifier }), (req, res) => {
+app.get('/api', requireToken({ verifier }), (req, res) => {
   // req.accessToken is typed by @codegrant/resource-server/express
   const sub: string | undefined = req.accessToken?.sub
   res.json({ sub })
 })
-app.use(authErrorHandler())
+app.use(tokenErrorHandler())
 `,
   // Both Express packages in one program (the same file test/request-properties.test.ts compiles
   // against the workspace): each augments Express's Request with its own property.
@@ -213,7 +213,7 @@ app.use(authErrorHandler())
   ),
   'cjs/resource-server-fastify.ts': `import Fastify from 'fastify'
 import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
-import { fastifyResourceServer, protectedResourceMetadata, requireAuth } from '@codegrant/resource-server/fastify'
+import { fastifyResourceServer, protectedResourceMetadata, requireToken } from '@codegrant/resource-server/fastify'
 
 async function main(): Promise<void> {
   const app = Fastify()
@@ -224,12 +224,12 @@ async function main(): Promise<void> {
   })
   await app.register(fastifyResourceServer, { verifier })
   await app.register(protectedResourceMetadata, { verifier })
-  app.get('/api', { onRequest: app.requireAuth({ scopes: ['read:messages'] }) }, async (request) => {
+  app.get('/api', { onRequest: app.requireToken({ scopes: ['read:messages'] }) }, async (request) => {
     // request.accessToken is typed by @codegrant/resource-server/fastify
     const token: AuthInfo | undefined = request.accessToken
     return { sub: token?.sub }
   })
-  app.get('/api/other', { onRequest: requireAuth({ verifier }) }, async (request) => ({
+  app.get('/api/other', { onRequest: requireToken({ verifier }) }, async (request) => ({
     sub: request.accessToken?.sub,
   }))
 }
@@ -243,7 +243,7 @@ require('@codegrant/express/global')
 const rs = require('@codegrant/resource-server')
 const rsExpress = require('@codegrant/resource-server/express')
 const rsFastify = require('@codegrant/resource-server/fastify')
-console.log(JSON.stringify([core.createClient, engine.createSessionVault, express.auth, rs.createVerifier, rsExpress.requireAuth, rsFastify.requireAuth].map((f) => typeof f)))
+console.log(JSON.stringify([core.createClient, engine.createSessionVault, express.auth, rs.createVerifier, rsExpress.requireToken, rsFastify.requireToken].map((f) => typeof f)))
 `,
 }
 

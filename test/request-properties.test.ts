@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import type {} from '@codegrant/express/global'
 import { defaultAudience, demoUser, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import type { AuthInfo } from '@codegrant/resource-server'
-import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
+import { tokenErrorHandler, requireToken } from '@codegrant/resource-server/express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, startTestApp, type TestApp } from './express-harness.js'
 import { getAccessToken } from './resource-server-helpers.js'
@@ -22,7 +22,7 @@ beforeAll(async () => {
     routes: (a) => {
       a.get(
         '/api/both',
-        requireAuth({ issuer: as.issuer, audience: defaultAudience }),
+        requireToken({ issuer: as.issuer, audience: defaultAudience }),
         (req, res) => {
           // Both typed, each by its own package: no cast.
           const loggedIn: boolean = req.auth?.isAuthenticated ?? false
@@ -31,7 +31,7 @@ beforeAll(async () => {
           res.json({ loggedIn, sessionSub, bearerSub: token?.sub, format: token?.format })
         },
       )
-      a.use('/api', authErrorHandler())
+      a.use('/api', tokenErrorHandler())
     },
   })
 })

@@ -54,7 +54,7 @@ async function start(options: Partial<VerifierOptions> = {}) {
   await app.register(protectedResourceMetadata, { verifier })
   await app.register(fastifyResourceServer, { verifier })
   app.get('/api/public', async () => ({ ok: true }))
-  app.get('/api/private', { onRequest: app.requireAuth() }, async (request) => ({
+  app.get('/api/private', { onRequest: app.requireToken() }, async (request) => ({
     sub: request.accessToken?.sub,
     scope: request.accessToken?.scopes.join(' '),
     format: request.accessToken?.format,
@@ -62,12 +62,12 @@ async function start(options: Partial<VerifierOptions> = {}) {
   }))
   app.get(
     '/api/messages',
-    { onRequest: app.requireAuth({ scopes: ['read:messages'] }) },
+    { onRequest: app.requireToken({ scopes: ['read:messages'] }) },
     async () => ({ messages: [] }),
   )
   app.get(
     '/api/admin',
-    { onRequest: [app.requireAuth(), requireScopes('admin:all')] },
+    { onRequest: [app.requireToken(), requireScopes('admin:all')] },
     async () => ({ ok: true }),
   )
   await app.listen({ port, host: '127.0.0.1' })

@@ -14,7 +14,7 @@ import {
   type LocalAs,
 } from '@codegrant/local-as'
 import { createVerifier, type VerifierOptions } from '@codegrant/resource-server'
-import { authErrorHandler, requireAuth, requireScopes } from '@codegrant/resource-server/express'
+import { tokenErrorHandler, requireToken, requireScopes } from '@codegrant/resource-server/express'
 import { basicAuth, getAccessToken, getTokens } from './resource-server-helpers.js'
 
 let as: LocalAs
@@ -47,7 +47,7 @@ function faultyFetch() {
 async function api(options: Partial<VerifierOptions> = {}): Promise<string> {
   const verifier = createVerifier({ issuer: as.issuer, audience: defaultAudience, ...options })
   const app = express()
-  const auth = requireAuth({ verifier })
+  const auth = requireToken({ verifier })
   app.get('/api/private', auth, (req, res) => {
     res.json({
       sub: req.accessToken?.sub,
@@ -58,7 +58,7 @@ async function api(options: Partial<VerifierOptions> = {}): Promise<string> {
   app.get('/api/messages', auth, requireScopes('read:messages'), (_req, res) => {
     res.json({ messages: [] })
   })
-  app.use(authErrorHandler())
+  app.use(tokenErrorHandler())
   const server = app.listen(0, '127.0.0.1')
   servers.push(server)
   await new Promise((resolve) => server.once('listening', resolve))

@@ -15,9 +15,9 @@ async function guard(app) {
     case 'bare':
       return []
     case 'codegrant': {
-      const { requireAuth } = await import('@codegrant/resource-server/fastify')
+      const { requireToken } = await import('@codegrant/resource-server/fastify')
       return [
-        requireAuth({
+        requireToken({
           issuer: cfg.issuer,
           audience: cfg.audience,
           jwksUri: cfg.jwksUri,

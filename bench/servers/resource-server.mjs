@@ -17,7 +17,7 @@ async function guard() {
       // The same checks with RFC 9728 on: the metadata middleware in front of every request,
       // resource_metadata in challenges, and the route's scope registered by its guard.
       const { createVerifier } = await import('@codegrant/resource-server')
-      const { protectedResourceMetadata, requireAuth } =
+      const { protectedResourceMetadata, requireToken } =
         await import('@codegrant/resource-server/express')
       const verifier = createVerifier({
         issuer: cfg.issuer,
@@ -30,13 +30,13 @@ async function guard() {
           url: 'http://127.0.0.1/.well-known/oauth-protected-resource',
         },
       })
-      return [protectedResourceMetadata(verifier), requireAuth({ verifier, scopes: cfg.scopes })]
+      return [protectedResourceMetadata(verifier), requireToken({ verifier, scopes: cfg.scopes })]
     }
     case 'codegrant':
     case 'codegrant-control': {
-      const { requireAuth } = await import('@codegrant/resource-server/express')
+      const { requireToken } = await import('@codegrant/resource-server/express')
       return [
-        requireAuth({
+        requireToken({
           issuer: cfg.issuer,
           audience: cfg.audience,
           jwksUri: cfg.jwksUri,

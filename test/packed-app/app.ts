@@ -8,7 +8,7 @@ import { createClient, isCodegrantError, type Client } from '@codegrant/core'
 import { auth, getAuth, isAuthError, requiresAuth } from '@codegrant/express'
 import '@codegrant/express/global'
 import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
-import { authErrorHandler, requireAuth, requireScopes } from '@codegrant/resource-server/express'
+import { tokenErrorHandler, requireToken, requireScopes } from '@codegrant/resource-server/express'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from 'express-session'
 
@@ -62,7 +62,7 @@ app.get('/me', (req: Request, res: Response) => {
 
 // The API side, in the same app: the access token of the session, checked by the resource server.
 const verifier = createVerifier({ issuer, audience })
-app.get('/api/private', requireAuth({ verifier }), requireScopes('read:messages'), (req, res) => {
+app.get('/api/private', requireToken({ verifier }), requireScopes('read:messages'), (req, res) => {
   const info: AuthInfo | undefined = req.accessToken
   res.json({ sub: info?.sub, scopes: info?.scopes })
 })
@@ -78,7 +78,7 @@ app.get('/call-api', requiresAuth(), async (req, res, next) => {
   }
 })
 
-app.use('/api', authErrorHandler())
+app.use('/api', tokenErrorHandler())
 app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
   const code = isAuthError(err) || isCodegrantError(err) ? err.code : 'ERR_INTERNAL'
   const status = isAuthError(err) ? err.status : 500

@@ -6,7 +6,7 @@ import { createClient } from '@codegrant/core'
 import { auth } from '@codegrant/express'
 import '@codegrant/express/global'
 import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
-import { authErrorHandler, requireAuth } from '@codegrant/resource-server/express'
+import { tokenErrorHandler, requireToken } from '@codegrant/resource-server/express'
 import express from 'express'
 
 const app = express()
@@ -26,9 +26,9 @@ const verifier = createVerifier({
   issuer: 'https://as.example.com',
   audience: 'https://api.example.com',
 })
-app.get('/api', requireAuth({ verifier }), (req, res) => {
+app.get('/api', requireToken({ verifier }), (req, res) => {
   const loggedIn: boolean = req.auth?.isAuthenticated ?? false
   const token: AuthInfo | undefined = req.accessToken
   res.json({ loggedIn, sub: token?.sub })
 })
-app.use(authErrorHandler())
+app.use(tokenErrorHandler())

@@ -12,9 +12,9 @@ import {
   type VerifierOptions,
 } from '@codegrant/resource-server'
 import {
-  authErrorHandler,
+  tokenErrorHandler,
   protectedResourceMetadata,
-  requireAuth,
+  requireToken,
 } from '@codegrant/resource-server/express'
 
 interface Config {
@@ -182,9 +182,9 @@ async function setUp(port: number): Promise<void> {
   held = undefined
   for (const message of warnings) warn(message)
 
-  const auth = requireAuth({ verifier })
+  const auth = requireToken({ verifier })
   // The route guard registers its scope in the metadata's scopes_supported.
-  const readMessages = requireAuth({ verifier, scopes: ['read:messages'] })
+  const readMessages = requireToken({ verifier, scopes: ['read:messages'] })
 
   app.use(protectedResourceMetadata(verifier))
 
@@ -217,7 +217,7 @@ async function setUp(port: number): Promise<void> {
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found' })
   })
-  app.use(authErrorHandler())
+  app.use(tokenErrorHandler())
   app.use((_err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(_err)

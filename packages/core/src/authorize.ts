@@ -31,7 +31,7 @@ export interface AuthorizationRequestParams {
    * Any other parameter. May not set what this function controls (`state`, `nonce`, PKCE,
    * `redirect_uri`, `response_type`, `client_id`, ... or a named option above): TypeError.
    */
-  extraParams?: Record<string, string>
+  authorizationParams?: Record<string, string>
 }
 
 /** A ready authorization request: redirect the user agent to `url`, store `transaction`. */
@@ -73,7 +73,7 @@ const RESERVED: Record<string, string> = {
  * when asked). Returns the URL to redirect to and the {@link LoginTransaction} to keep
  * until the callback, as plain JSON.
  *
- * @throws TypeError on bad parameters (an `extraParams` entry may not override a protocol or
+ * @throws TypeError on bad parameters (an `authorizationParams` entry may not override a protocol or
  *   security parameter)
  * @throws CodegrantError `ERR_UNSUPPORTED` (PAR asked but no PAR endpoint; form_post asked but
  *   not in `response_modes_supported`), or the mapped error
@@ -118,17 +118,17 @@ export async function createAuthorizationRequest(
   if (responseMode !== 'query' && responseMode !== 'form_post') {
     throw new TypeError('"responseMode" must be "query" or "form_post"')
   }
-  const extra = params.extraParams ?? {}
+  const extra = params.authorizationParams ?? {}
   if (typeof extra !== 'object' || extra === null) {
-    throw new TypeError('"extraParams" must be an object')
+    throw new TypeError('"authorizationParams" must be an object')
   }
   for (const [key, value] of Object.entries(extra)) {
     const owner = RESERVED[key.toLowerCase()]
     if (owner !== undefined) {
-      throw new TypeError(`"extraParams" may not set "${key}" (controlled by ${owner})`)
+      throw new TypeError(`"authorizationParams" may not set "${key}" (controlled by ${owner})`)
     }
     if (typeof value !== 'string') {
-      throw new TypeError(`"extraParams.${key}" must be a string`)
+      throw new TypeError(`"authorizationParams.${key}" must be a string`)
     }
   }
 

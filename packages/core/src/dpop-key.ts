@@ -1,9 +1,9 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
 
-/** Signing algorithms a {@link DPoPKey} can use. */
-export type DPoPAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'PS256' | 'RS256' | 'Ed25519'
+/** Signing algorithms a {@link DpopKey} can use. */
+export type DpopAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'PS256' | 'RS256' | 'Ed25519'
 
-const ALGORITHMS: ReadonlySet<string> = new Set<DPoPAlgorithm>([
+const ALGORITHMS: ReadonlySet<string> = new Set<DpopAlgorithm>([
   'ES256',
   'ES384',
   'ES512',
@@ -20,9 +20,9 @@ const ALGORITHMS: ReadonlySet<string> = new Set<DPoPAlgorithm>([
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-2
  */
-export interface DPoPKey {
+export interface DpopKey {
   /** The JWS algorithm of the proofs. */
-  alg: DPoPAlgorithm
+  alg: DpopAlgorithm
   /** The private key, as a JWK. */
   privateJwk: JWK
   /** The public key, as a JWK (sent in every proof's header). */
@@ -35,7 +35,7 @@ export interface DPoPKey {
  * @param alg the proof signing algorithm. @default 'ES256'
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2
  */
-export async function createDPoPKey(alg: DPoPAlgorithm = 'ES256'): Promise<DPoPKey> {
+export async function createDpopKey(alg: DpopAlgorithm = 'ES256'): Promise<DpopKey> {
   if (!ALGORITHMS.has(alg)) {
     throw new TypeError(`"alg" must be one of ${[...ALGORITHMS].join(', ')}`)
   }
@@ -44,9 +44,9 @@ export async function createDPoPKey(alg: DPoPAlgorithm = 'ES256'): Promise<DPoPK
   return { alg, privateJwk, publicJwk }
 }
 
-/** @internal Asserts a {@link DPoPKey}, naming the option or argument. */
-export function assertDPoPKey(key: unknown, name = 'dpop'): asserts key is DPoPKey {
-  const k = key as Partial<DPoPKey> | null
+/** @internal Asserts a {@link DpopKey}, naming the option or argument. */
+export function assertDpopKey(key: unknown, name = 'dpop'): asserts key is DpopKey {
+  const k = key as Partial<DpopKey> | null
   if (
     typeof k !== 'object' ||
     k === null ||
@@ -58,20 +58,20 @@ export function assertDPoPKey(key: unknown, name = 'dpop'): asserts key is DPoPK
     k.publicJwk === null ||
     'd' in k.publicJwk
   ) {
-    throw new TypeError(`"${name}" must be a DPoPKey as returned by createDPoPKey()`)
+    throw new TypeError(`"${name}" must be a DpopKey as returned by createDpopKey()`)
   }
 }
 
 /**
- * Validates the `dpop` client option (a {@link DPoPKey}, or undefined for none). Meant for
+ * Validates the `dpop` client option (a {@link DpopKey}, or undefined for none). Meant for
  * `resolveOptions()`, so a bad key fails at configuration time.
  *
  * @throws TypeError naming `"dpop"`
  * @internal
  */
-export function resolveDPoPOption(value: unknown): DPoPKey | undefined {
+export function resolveDpopOption(value: unknown): DpopKey | undefined {
   if (value === undefined) return undefined
-  assertDPoPKey(value)
+  assertDpopKey(value)
   return value
 }
 
@@ -82,7 +82,7 @@ export function resolveDPoPOption(value: unknown): DPoPKey | undefined {
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-6.1
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-10
  */
-export async function getDPoPKeyThumbprint(key: DPoPKey): Promise<string> {
-  assertDPoPKey(key)
+export async function getDpopKeyThumbprint(key: DpopKey): Promise<string> {
+  assertDpopKey(key)
   return calculateJwkThumbprint(key.publicJwk as JWK, 'sha256')
 }

@@ -11,7 +11,7 @@ import {
 } from 'jose'
 import * as openid from 'openid-client'
 import { getClientSettings, getConfiguration, type Client } from './client.js'
-import { assertDPoPKey, getDPoPKeyThumbprint, resolveDPoPOption, type DPoPKey } from './dpop-key.js'
+import { assertDpopKey, getDpopKeyThumbprint, resolveDpopOption, type DpopKey } from './dpop-key.js'
 import { CodegrantError } from './errors.js'
 
 /** Bound on the DPoP handles kept per client (each keeps its server nonces). */
@@ -24,7 +24,7 @@ const MAX_KEY_PAIRS = 1000
 
 const keyPairs = new LruCache<string, Promise<openid.CryptoKeyPair>>(MAX_KEY_PAIRS)
 
-async function importKeyPair(key: DPoPKey): Promise<openid.CryptoKeyPair> {
+async function importKeyPair(key: DpopKey): Promise<openid.CryptoKeyPair> {
   let privateKey: CryptoKey
   let publicKey: CryptoKey
   try {
@@ -42,7 +42,7 @@ async function importKeyPair(key: DPoPKey): Promise<openid.CryptoKeyPair> {
 }
 
 /** The key pair of `key` as CryptoKeys, imported once per thumbprint (bounded LRU). */
-function keyPairOf(key: DPoPKey, jkt: string): Promise<openid.CryptoKeyPair> {
+function keyPairOf(key: DpopKey, jkt: string): Promise<openid.CryptoKeyPair> {
   const cached = keyPairs.get(jkt)
   if (cached) return cached
   const pair = importKeyPair(key)
@@ -52,7 +52,7 @@ function keyPairOf(key: DPoPKey, jkt: string): Promise<openid.CryptoKeyPair> {
   return pair
 }
 
-async function createHandle(client: Client, key: DPoPKey, jkt: string): Promise<openid.DPoPHandle> {
+async function createHandle(client: Client, key: DpopKey, jkt: string): Promise<openid.DPoPHandle> {
   const keyPair = await keyPairOf(key, jkt)
   try {
     return openid.getDPoPHandle(getConfiguration(client), keyPair)
@@ -69,11 +69,11 @@ async function createHandle(client: Client, key: DPoPKey, jkt: string): Promise<
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2
  * @internal
  */
-export async function createDPoPProof(
-  key: DPoPKey,
+export async function createDpopProof(
+  key: DpopKey,
   request: { htm: string; htu: URL; accessToken?: string; nonce?: string },
 ): Promise<string> {
-  const jkt = await getDPoPKeyThumbprint(key)
+  const jkt = await getDpopKeyThumbprint(key)
   const { privateKey } = await keyPairOf(key, jkt)
   const claims: Record<string, unknown> = {
     htm: request.htm,
@@ -111,8 +111,8 @@ export async function createDPoPProof(
  *
  * @internal
  */
-export async function getDPoPHandle(client: Client, key: DPoPKey): Promise<openid.DPoPHandle> {
-  const jkt = await getDPoPKeyThumbprint(key)
+export async function getDpopHandle(client: Client, key: DpopKey): Promise<openid.DPoPHandle> {
+  const jkt = await getDpopKeyThumbprint(key)
   let perClient = handles.get(client)
   if (!perClient) {
     perClient = new LruCache(MAX_HANDLES_PER_CLIENT)
@@ -132,12 +132,12 @@ export async function getDPoPHandle(client: Client, key: DPoPKey): Promise<openi
  *
  * @internal
  */
-export function selectDPoPKey(client: Client, key: DPoPKey | undefined): DPoPKey | undefined {
+export function selectDpopKey(client: Client, key: DpopKey | undefined): DpopKey | undefined {
   if (key !== undefined) {
-    assertDPoPKey(key)
+    assertDpopKey(key)
     return key
   }
-  return resolveDPoPOption(getClientSettings(client).dpop)
+  return resolveDpopOption(getClientSettings(client).dpop)
 }
 
 /**
@@ -149,11 +149,11 @@ export function selectDPoPKey(client: Client, key: DPoPKey | undefined): DPoPKey
  */
 export async function dpopOptions(
   client: Client,
-  key?: DPoPKey,
+  key?: DpopKey,
 ): Promise<{ DPoP?: openid.DPoPHandle }> {
-  const selected = selectDPoPKey(client, key)
+  const selected = selectDpopKey(client, key)
   if (selected === undefined) return {}
-  return { DPoP: await getDPoPHandle(client, selected) }
+  return { DPoP: await getDpopHandle(client, selected) }
 }
 
 /**
@@ -164,7 +164,7 @@ export async function dpopOptions(
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-10
  * @internal
  */
-export async function dpopJkt(client: Client, key?: DPoPKey): Promise<string | undefined> {
-  const selected = selectDPoPKey(client, key)
-  return selected === undefined ? undefined : getDPoPKeyThumbprint(selected)
+export async function dpopJkt(client: Client, key?: DpopKey): Promise<string | undefined> {
+  const selected = selectDpopKey(client, key)
+  return selected === undefined ? undefined : getDpopKeyThumbprint(selected)
 }

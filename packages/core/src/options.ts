@@ -3,7 +3,7 @@
  */
 import { assertSecureUrl, nonEmptyString, numberOption, optionalString } from '@codegrant/internal'
 import type { CryptoKey, JWK } from 'jose'
-import { resolveDPoPOption, type DPoPKey } from './dpop-key.js'
+import { resolveDpopOption, type DpopKey } from './dpop-key.js'
 
 /**
  * How the client authenticates at the token, PAR, revocation and introspection endpoints.
@@ -90,11 +90,11 @@ export interface ClientOptions {
   /** The default response mode. @default 'query' */
   responseMode?: ResponseMode
   /**
-   * A DPoP key (from `createDPoPKey()`): tokens are then sender-constrained to it.
+   * A DPoP key (from `createDpopKey()`): tokens are then sender-constrained to it.
    *
    * @see https://www.rfc-editor.org/rfc/rfc9449
    */
-  dpop?: DPoPKey
+  dpop?: DpopKey
 }
 
 /** Validated, defaulted options. */
@@ -120,7 +120,7 @@ export interface ResolvedOptions {
   readonly transactionTtl: number
   readonly usePar: boolean
   readonly responseMode: ResponseMode
-  readonly dpop: DPoPKey | undefined
+  readonly dpop: DpopKey | undefined
 }
 
 /** Default {@link ClientOptions.maxResponseSize}: 1 MiB. */
@@ -279,6 +279,6 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     transactionTtl,
     usePar: options.usePar ?? false,
     responseMode,
-    dpop: resolveDPoPOption(options.dpop),
+    dpop: resolveDpopOption(options.dpop),
   })
 }

@@ -1,8 +1,8 @@
 import { assertSecureUrl, tokenScheme } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { getClientSettings, getConfiguration, type Client } from './client.js'
-import type { DPoPKey } from './dpop-key.js'
-import { getDPoPHandle, selectDPoPKey } from './dpop.js'
+import type { DpopKey } from './dpop-key.js'
+import { getDpopHandle, selectDpopKey } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { createBoundedFetch } from './http.js'
 import { toCodegrantError } from './map-error.js'
@@ -20,7 +20,7 @@ export interface ProtectedResourceRequest {
   /** A body that can be sent twice (a DPoP nonce retry resends it). */
   body?: string | Uint8Array | URLSearchParams | null
   /** The DPoP key of a DPoP-bound token. @default the client's `dpop` key */
-  dpop?: DPoPKey
+  dpop?: DpopKey
 }
 
 // The request itself is openid-client's `fetchProtectedResource` (DPoP proof, `DPoP-Nonce`
@@ -112,11 +112,11 @@ export async function fetchProtectedResource(
   }
   let dpop: { DPoP: openid.DPoPHandle } | undefined
   if (type === 'DPoP') {
-    const key = selectDPoPKey(client, request.dpop)
+    const key = selectDpopKey(client, request.dpop)
     if (key === undefined) {
       throw new CodegrantError('ERR_DPOP', 'the access token is DPoP-bound but no DPoP key is set')
     }
-    dpop = { DPoP: await getDPoPHandle(client, key) }
+    dpop = { DPoP: await getDpopHandle(client, key) }
   }
   try {
     return await openid.fetchProtectedResource(

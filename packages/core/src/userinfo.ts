@@ -1,7 +1,7 @@
 import { isSafeErrorCode, tokenScheme } from '@codegrant/internal'
 import * as openid from 'openid-client'
 import { getConfiguration, type Client } from './client.js'
-import type { DPoPKey } from './dpop-key.js'
+import type { DpopKey } from './dpop-key.js'
 import { dpopOptions } from './dpop.js'
 import { CodegrantError } from './errors.js'
 import { toCodegrantError } from './map-error.js'
@@ -17,7 +17,7 @@ export interface FetchUserInfoOptions {
    *
    * @default the client's `dpop` key, if any
    */
-  dpop?: DPoPKey
+  dpop?: DpopKey
 }
 
 /**

@@ -39,7 +39,7 @@ describe('createAuthorizationRequest', () => {
       acrValues: 'urn:mfa',
       maxAge: 60,
       responseMode: 'form_post',
-      extraParams: { ui_locales: 'fr' },
+      authorizationParams: { ui_locales: 'fr' },
     })
     const q = url.searchParams
     expect(q.has('nonce')).toBe(false)
@@ -69,10 +69,10 @@ describe('createAuthorizationRequest', () => {
     'response_type',
     'client_id',
     'STATE',
-  ])('refuses extraParams overriding %s', async (name) => {
+  ])('refuses authorizationParams overriding %s', async (name) => {
     const { client } = await setupFakeAs()
     await expect(
-      createAuthorizationRequest(client, { extraParams: { [name]: 'x' } }),
+      createAuthorizationRequest(client, { authorizationParams: { [name]: 'x' } }),
     ).rejects.toThrow(TypeError)
   })
 

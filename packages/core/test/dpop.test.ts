@@ -10,7 +10,7 @@ import * as openid from 'openid-client'
 import { describe, expect, it } from 'vitest'
 import { createClient, getConfiguration, type Client } from '../src/client.js'
 import { dpopJkt, dpopOptions } from '../src/dpop.js'
-import { createDPoPKey, getDPoPKeyThumbprint, type DPoPKey } from '../src/dpop-key.js'
+import { createDpopKey, getDpopKeyThumbprint, type DpopKey } from '../src/dpop-key.js'
 import { CodegrantError } from '../src/errors.js'
 import { fetchUserInfo } from '../src/userinfo.js'
 import { createRecordingClient, type SeenRequest } from './helpers/clients.js'
@@ -18,7 +18,7 @@ import { ISSUER, json } from './helpers/fake-as.js'
 
 function makeClient(
   answer: (req: SeenRequest, index: number) => Response | Promise<Response>,
-  dpop?: DPoPKey,
+  dpop?: DpopKey,
 ) {
   return createRecordingClient(answer, {
     client: { ...(dpop && { dpop }) },
@@ -36,14 +36,14 @@ async function sha256(value: string): Promise<string> {
 }
 
 /** Verifies a DPoP proof with the key in its own header and returns its claims. */
-async function verifyProof(proof: string | null, key: DPoPKey) {
+async function verifyProof(proof: string | null, key: DpopKey) {
   expect(proof).toBeTypeOf('string')
   const header = decodeProtectedHeader(proof as string)
   expect(header.typ).toBe('dpop+jwt')
   expect(header.alg).toBe(key.alg)
   expect(header.jwk).toBeDefined()
   expect(header.jwk).not.toHaveProperty('d')
-  expect(await calculateJwkThumbprint(header.jwk as JWK)).toBe(await getDPoPKeyThumbprint(key))
+  expect(await calculateJwkThumbprint(header.jwk as JWK)).toBe(await getDpopKeyThumbprint(key))
   const { payload } = await jwtVerify(
     proof as string,
     await importJWK(header.jwk as JWK, key.alg),
@@ -56,9 +56,9 @@ async function verifyProof(proof: string | null, key: DPoPKey) {
   return payload
 }
 
-describe('createDPoPKey', () => {
+describe('createDpopKey', () => {
   it('returns a plain-JSON ES256 key pair by default', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     expect(key.alg).toBe('ES256')
     expect(key.privateJwk).toMatchObject({ kty: 'EC', crv: 'P-256' })
     expect(key.privateJwk).toHaveProperty('d')
@@ -67,31 +67,31 @@ describe('createDPoPKey', () => {
   })
 
   it('gives JWKs that Web Crypto imports as DOM JsonWebKeys, and takes DOM JsonWebKeys', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     const params = { name: 'ECDSA', namedCurve: 'P-256' }
     const domPublic: JsonWebKey = key.publicJwk
     const publicKey = await crypto.subtle.importKey('jwk', domPublic, params, true, ['verify'])
     const privateKey = await crypto.subtle.importKey('jwk', key.privateJwk, params, true, ['sign'])
-    const fromDom: DPoPKey = {
+    const fromDom: DpopKey = {
       alg: 'ES256',
       privateJwk: await crypto.subtle.exportKey('jwk', privateKey),
       publicJwk: await crypto.subtle.exportKey('jwk', publicKey),
     }
-    expect(await getDPoPKeyThumbprint(fromDom)).toBe(await getDPoPKeyThumbprint(key))
+    expect(await getDpopKeyThumbprint(fromDom)).toBe(await getDpopKeyThumbprint(key))
   })
 
   it('computes the RFC 7638 thumbprint of the public key', async () => {
-    const key = await createDPoPKey()
-    expect(await getDPoPKeyThumbprint(key)).toBe(await calculateJwkThumbprint(key.publicJwk as JWK))
-    expect(await getDPoPKeyThumbprint(JSON.parse(JSON.stringify(key)) as DPoPKey)).toBe(
-      await getDPoPKeyThumbprint(key),
+    const key = await createDpopKey()
+    expect(await getDpopKeyThumbprint(key)).toBe(await calculateJwkThumbprint(key.publicJwk as JWK))
+    expect(await getDpopKeyThumbprint(JSON.parse(JSON.stringify(key)) as DpopKey)).toBe(
+      await getDpopKeyThumbprint(key),
     )
   })
 
   it('refuses an unknown algorithm and a malformed key with a TypeError', async () => {
-    await expect(createDPoPKey('HS256' as never)).rejects.toThrow('"alg"')
-    const key = await createDPoPKey()
-    await expect(getDPoPKeyThumbprint({ ...key, publicJwk: key.privateJwk })).rejects.toThrow(
+    await expect(createDpopKey('HS256' as never)).rejects.toThrow('"alg"')
+    const key = await createDpopKey()
+    await expect(getDpopKeyThumbprint({ ...key, publicJwk: key.privateJwk })).rejects.toThrow(
       '"dpop"',
     )
     await expect(
@@ -114,7 +114,7 @@ describe('DPoP proofs (RFC 9449)', () => {
   it.each(['ES256', 'PS256', 'Ed25519'] as const)(
     'signs a userinfo request with %s: Authorization DPoP, htm, htu without query, ath',
     async (alg) => {
-      const key = await createDPoPKey(alg)
+      const key = await createDpopKey(alg)
       const { client, seen } = await makeClient(() => json({ sub: 'user-1' }))
       await fetchUserInfo(client, 'at-1', 'user-1', { dpop: key })
       const req = seen[0] as SeenRequest
@@ -128,7 +128,7 @@ describe('DPoP proofs (RFC 9449)', () => {
   )
 
   it('retries once with the server nonce (use_dpop_nonce) and reuses it on the next call', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     const { client, seen } = await makeClient((req, index) => {
       if (index === 0) {
         return json({}, 401, {
@@ -152,7 +152,7 @@ describe('DPoP proofs (RFC 9449)', () => {
   })
 
   it('gives up after one nonce retry with ERR_DPOP', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     const { client, seen } = await makeClient((_req, index) =>
       json({}, 401, {
         'www-authenticate': 'DPoP error="use_dpop_nonce"',
@@ -168,7 +168,7 @@ describe('DPoP proofs (RFC 9449)', () => {
   })
 
   it('retries a token request with the nonce of a 400 use_dpop_nonce answer', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     const { client, seen } = await makeClient((_req, index) =>
       index === 0
         ? json({ error: 'use_dpop_nonce' }, 400, { 'dpop-nonce': 'tok-nonce' })
@@ -189,19 +189,19 @@ describe('DPoP proofs (RFC 9449)', () => {
   })
 
   it('uses the client-level dpop key by default, and the per-call key over it', async () => {
-    const appKey = await createDPoPKey()
-    const callKey = await createDPoPKey()
+    const appKey = await createDpopKey()
+    const callKey = await createDpopKey()
     const { client, seen } = await makeClient(() => json({ sub: 'user-1' }), appKey)
     await fetchUserInfo(client, 'at-1', 'user-1')
     await fetchUserInfo(client, 'at-1', 'user-1', { dpop: callKey })
     await verifyProof(seen[0]?.headers.get('dpop') ?? null, appKey)
     await verifyProof(seen[1]?.headers.get('dpop') ?? null, callKey)
-    expect(await dpopJkt(client)).toBe(await getDPoPKeyThumbprint(appKey))
-    expect(await dpopJkt(client, callKey)).toBe(await getDPoPKeyThumbprint(callKey))
+    expect(await dpopJkt(client)).toBe(await getDpopKeyThumbprint(appKey))
+    expect(await dpopJkt(client, callKey)).toBe(await getDpopKeyThumbprint(callKey))
   })
 
   it('fetchUserInfo with a token set: token_type picks the scheme', async () => {
-    const appKey = await createDPoPKey()
+    const appKey = await createDpopKey()
     const { client, seen } = await makeClient(() => json({ sub: 'user-1' }), appKey)
     await fetchUserInfo(client, { access_token: 'at-b', token_type: 'Bearer' }, 'user-1')
     expect(seen[0]?.headers.get('authorization')).toBe('Bearer at-b')
@@ -242,8 +242,8 @@ describe('DPoP proofs (RFC 9449)', () => {
   })
 
   it('fails with ERR_DPOP for a key that cannot be imported', async () => {
-    const key = await createDPoPKey()
-    const broken: DPoPKey = { ...key, privateJwk: { ...key.privateJwk, d: 'AAAA' } }
+    const key = await createDpopKey()
+    const broken: DpopKey = { ...key, privateJwk: { ...key.privateJwk, d: 'AAAA' } }
     const { client } = await makeClient(() => json({ sub: 'user-1' }))
     const err = await fetchUserInfo(client, 'at-1', 'user-1', { dpop: broken }).catch(
       (e: unknown) => e,

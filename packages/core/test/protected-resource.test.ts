@@ -8,7 +8,7 @@ import {
 } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from '../src/client.js'
-import { createDPoPKey, getDPoPKeyThumbprint, type DPoPKey } from '../src/dpop-key.js'
+import { createDpopKey, getDpopKeyThumbprint, type DpopKey } from '../src/dpop-key.js'
 import { CodegrantError } from '../src/errors.js'
 import { fetchProtectedResource } from '../src/protected-resource.js'
 import { createRecordingClient, type SeenRequest } from './helpers/clients.js'
@@ -17,18 +17,18 @@ const API = 'https://api.example.com/v1/items?page=2'
 
 function makeClient(
   answer: (req: SeenRequest, index: number) => Response | Promise<Response>,
-  dpop?: DPoPKey,
+  dpop?: DpopKey,
 ) {
   return createRecordingClient(answer, { client: { ...(dpop && { dpop }) } })
 }
 
-async function proofOf(req: SeenRequest | undefined, key: DPoPKey) {
+async function proofOf(req: SeenRequest | undefined, key: DpopKey) {
   const proof = req?.headers.get('dpop')
   expect(proof).toBeTypeOf('string')
   const header = decodeProtectedHeader(proof as string)
   expect(header).toMatchObject({ typ: 'dpop+jwt', alg: key.alg })
   expect(header.jwk).not.toHaveProperty('d')
-  expect(await calculateJwkThumbprint(header.jwk as JWK)).toBe(await getDPoPKeyThumbprint(key))
+  expect(await calculateJwkThumbprint(header.jwk as JWK)).toBe(await getDpopKeyThumbprint(key))
   const { payload } = await jwtVerify(proof as string, await importJWK(header.jwk as JWK, key.alg))
   return payload
 }
@@ -85,7 +85,7 @@ describe('fetchProtectedResource', () => {
   })
 
   it('sends a DPoP-bound token with a proof: htm, htu without query, ath', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     const { client, seen } = await makeClient(() => new Response(null, { status: 204 }), key)
     await fetchProtectedResource(client, { access_token: 'at-1', token_type: 'DPoP' }, API, {
       method: 'post',
@@ -105,7 +105,7 @@ describe('fetchProtectedResource', () => {
   })
 
   it('retries once with the resource server nonce, and sends it from then on', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     const { client, seen } = await makeClient(
       (_req, index) =>
         index === 0
@@ -135,7 +135,7 @@ describe('fetchProtectedResource', () => {
   })
 
   it('does not retry twice when the server keeps asking for a nonce', async () => {
-    const key = await createDPoPKey()
+    const key = await createDpopKey()
     const { client, seen } = await makeClient(
       (_req, index) =>
         new Response(null, {
@@ -157,8 +157,8 @@ describe('fetchProtectedResource', () => {
   })
 
   it('takes a per-call key over the client key', async () => {
-    const appKey = await createDPoPKey()
-    const callKey = await createDPoPKey('PS256')
+    const appKey = await createDpopKey()
+    const callKey = await createDpopKey('PS256')
     const { client, seen } = await makeClient(() => new Response('ok'), appKey)
     await fetchProtectedResource(client, { access_token: 'a', token_type: 'DPoP' }, API, {
       dpop: callKey,

@@ -97,7 +97,7 @@ export function callbackHandler(ctx: AuthContext) {
 
 /**
  * `GET|POST /logout`: destroys the local session, revokes the refresh token when the AS offers
- * revocation, then redirects to the AS end_session_endpoint or to `postLogoutRedirect`.
+ * revocation, then redirects to the AS end_session_endpoint or to `logoutReturnTo`.
  */
 export function logoutHandler(ctx: AuthContext) {
   return (req: Request, res: Response, next: NextFunction): void => {

@@ -12,14 +12,14 @@ import {
 import { createVerifier, getInternals, type Verifier } from './verifier.js'
 
 /**
- * Options of a framework adapter's `requireAuth()`: verifier options, or a verifier made by
+ * Options of a framework adapter's `requireToken()`: verifier options, or a verifier made by
  * `createVerifier()` with what this route needs (its scopes are registered in the verifier's
  * protected resource metadata, so `scopes_supported` and the 403 `scope=` agree).
  */
-export type RequireAuthOptions = VerifierOptions | ({ verifier: Verifier } & Requirements)
+export type RequireTokenOptions = VerifierOptions | ({ verifier: Verifier } & Requirements)
 
 /**
- * What an adapter's route guard runs: the framework-agnostic part of `requireAuth()`, so that
+ * What an adapter's route guard runs: the framework-agnostic part of `requireToken()`, so that
  * every adapter resolves options, registers scopes and picks the cached path the same way.
  *
  * @internal
@@ -37,14 +37,14 @@ export interface Guard {
 }
 
 /**
- * Resolves `requireAuth()` options once: makes the verifier (or takes the given one), validates
+ * Resolves `requireToken()` options once: makes the verifier (or takes the given one), validates
  * the route requirements and registers their scopes now.
  *
  * @throws {TypeError} for a bad option, a `verifier` that is not one, or route requirements on
  *   a verifier not made by `createVerifier()`.
  * @internal
  */
-export function createGuard(options: RequireAuthOptions): Guard {
+export function createGuard(options: RequireTokenOptions): Guard {
   const shared = typeof options === 'object' && options !== null && 'verifier' in options
   const verifier = shared ? options.verifier : createVerifier(options)
   if (typeof verifier?.verify !== 'function') throw new TypeError('"verifier" must be a Verifier')
@@ -72,7 +72,7 @@ export function createGuard(options: RequireAuthOptions): Guard {
 }
 
 /**
- * Builds the check of a guard that runs after `requireAuth()` (`requireScopes()`,
+ * Builds the check of a guard that runs after `requireToken()` (`requireScopes()`,
  * `requireAccess()`): it throws a {@link ResourceServerError} when the request has no verified
  * token (401) or the token does not meet `requirements`, with `resource_metadata` in the
  * challenge when the verifier has it. The scopes are registered in the verifier's metadata on

@@ -11,7 +11,7 @@ export {
 } from './errors.js'
 export type { VerifyRequest } from './extract.js'
 export type {
-  ClaimCheck,
+  ClaimMatcher,
   DpopOptions,
   IntrospectionOptions,
   IssuerOptions,

@@ -12,7 +12,7 @@ import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS } from './algorithms.js'
 import type { ReplayStore } from './replay-store.js'
 
 /** A required claim value, or a predicate over the claim (see {@link Requirements.claims}). */
-export type ClaimCheck =
+export type ClaimMatcher =
   | string
   | number
   | boolean
@@ -32,7 +32,7 @@ export interface Requirements {
    * elements when the claim is an array); a function gets the claim value and must return true.
    * A failure answers 403.
    */
-  claims?: Readonly<Record<string, ClaimCheck>>
+  claims?: Readonly<Record<string, ClaimMatcher>>
   /**
    * RFC 9470 step-up: the token's `acr` must be one of these, else 401
    * `insufficient_user_authentication` with `acr_values`.
@@ -331,7 +331,7 @@ export interface ResolvedRequirements {
   readonly scopes: readonly string[]
   readonly scopeAttribute: string
   readonly scopeMode: 'all' | 'any'
-  readonly claims: readonly (readonly [string, ClaimCheck])[]
+  readonly claims: readonly (readonly [string, ClaimMatcher])[]
   readonly acrValues: readonly string[] | undefined
   readonly maxAuthAge: number | undefined
 }
@@ -421,7 +421,7 @@ export function resolveRequirements(
   const scopeMode = options.scopeMode ?? 'all'
   if (scopeMode !== 'all' && scopeMode !== 'any')
     fail(`"${prefix}scopeMode" must be 'all' or 'any'`)
-  const claims: [string, ClaimCheck][] = []
+  const claims: [string, ClaimMatcher][] = []
   if (options.claims !== undefined) {
     if (typeof options.claims !== 'object' || options.claims === null)
       fail(`"${prefix}claims" must be an object`)

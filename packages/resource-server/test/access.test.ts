@@ -4,7 +4,7 @@ import {
   createVerifier,
   ResourceServerError,
   type AuthInfo,
-  type ClaimCheck,
+  type ClaimMatcher,
 } from '../src/index.js'
 import { AUDIENCE, bearer, fakeAs, ISSUER, makeKey, mint, now, type SigningKey } from './helpers.js'
 
@@ -66,7 +66,7 @@ describe('checkAccess', () => {
     expect(() =>
       checkAccess(auth, { claims: { tenant: 'acme', roles: 'admin', sub: (v) => v === 'user-1' } }),
     ).not.toThrow()
-    const cases: Record<string, ClaimCheck>[] = [
+    const cases: Record<string, ClaimMatcher>[] = [
       { tenant: 'other' },
       { roles: 'root' },
       { sub: () => false },

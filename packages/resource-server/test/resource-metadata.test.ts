@@ -11,9 +11,9 @@ import {
   type VerifierOptions,
 } from '../src/index.js'
 import {
-  authErrorHandler,
+  tokenErrorHandler,
   protectedResourceMetadata,
-  requireAuth,
+  requireToken,
   requireScopes,
 } from '../src/express/index.js'
 import { AUDIENCE, bearer, fakeAs, ISSUER, makeKey, mint, type SigningKey } from './helpers.js'
@@ -207,13 +207,13 @@ describe('RFC 9728 protected resource metadata', () => {
     const verifier = setup({ resourceMetadata: { scopes: ['profile'] } })
     const app = express()
     app.use(protectedResourceMetadata(verifier))
-    app.get('/api/messages', requireAuth({ verifier, scopes: ['read:messages'] }), (_req, res) => {
+    app.get('/api/messages', requireToken({ verifier, scopes: ['read:messages'] }), (_req, res) => {
       res.json({ ok: true })
     })
-    app.get('/api/admin', requireAuth({ verifier }), requireScopes('admin'), (_req, res) => {
+    app.get('/api/admin', requireToken({ verifier }), requireScopes('admin'), (_req, res) => {
       res.json({ ok: true })
     })
-    app.use(authErrorHandler())
+    app.use(tokenErrorHandler())
     const server = app.listen(0)
     servers.push(server)
     await new Promise((resolve) => server.once('listening', resolve))

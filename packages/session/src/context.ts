@@ -1,5 +1,5 @@
 import type { Client } from '@codegrant/core'
-import type { ResolvedConfig } from './options.js'
+import type { ResolvedOptions } from './options.js'
 import {
   createSessionVault,
   type AcquireLock,
@@ -13,7 +13,7 @@ import {
  * and pass it to every flow.
  */
 export interface AuthContext {
-  readonly config: ResolvedConfig
+  readonly config: ResolvedOptions
   readonly vault: SessionVault
   /** The issuer and client of this router, once its client is known. */
   owner: VaultOwner | undefined
@@ -42,7 +42,7 @@ export function identityOf(ctx: AuthContext): VaultOwner | undefined {
 }
 
 /** Takes the in-process lock for the session, then the shared one when configured. */
-function acquirer(config: ResolvedConfig): AcquireLock {
+function acquirer(config: ResolvedOptions): AcquireLock {
   return async (sid) => {
     const key = `sess:${sid}`
     const releaseLocal = await config.localLock.acquire(key)
@@ -67,7 +67,7 @@ function acquirer(config: ResolvedConfig): AcquireLock {
  * Creates the context of one login middleware from its resolved options. Middlewares of one
  * process that share a `sessionKey` learn of each other here (whose login a session holds).
  */
-export function createContext(config: ResolvedConfig): AuthContext {
+export function createContext(config: ResolvedOptions): AuthContext {
   routersByKey.set(config.sessionKey, (routersByKey.get(config.sessionKey) ?? 0) + 1)
   return {
     config,

@@ -21,7 +21,7 @@ export { safeReturnTo } from './return-to.js'
 
 // Adapter SPI: configuration and context.
 export { resolveOptions } from './options.js'
-export type { ResolvedConfig } from './options.js'
+export type { ResolvedOptions } from './options.js'
 export { clientOf, createContext, identityOf, isShared } from './context.js'
 export type { AuthContext } from './context.js'
 // Adapter SPI: the vault and the session it works on.

@@ -91,7 +91,7 @@ export async function startLogin(
       ...(params.acrValues !== undefined ? { acrValues: params.acrValues } : {}),
       ...(params.maxAge !== undefined ? { maxAge: params.maxAge } : {}),
       ...(config.authorizationParams !== undefined
-        ? { extraParams: { ...config.authorizationParams } }
+        ? { authorizationParams: { ...config.authorizationParams } }
         : {}),
     })
   } catch (err) {

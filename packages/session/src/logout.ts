@@ -8,7 +8,7 @@ import type { VaultSession } from './session-vault.js'
  * `GET|POST /logout`: destroys the local session (under the session lock, so an in-flight
  * refresh cannot write it back), revokes the refresh token when the AS offers revocation, and
  * returns where to redirect (302): the AS end_session_endpoint (with `id_token_hint` and
- * `post_logout_redirect_uri`) or `postLogoutRedirect`. Answer its errors with
+ * `post_logout_redirect_uri`) or `logoutReturnTo`. Answer its errors with
  * `Cache-Control: no-store` too.
  *
  * @throws AuthError `ERR_STORE_UNAVAILABLE` when the session could not be destroyed.
@@ -21,7 +21,7 @@ export async function logOut(ctx: AuthContext, session: VaultSession): Promise<R
   const tokens = user?.tokens
   // The local session ends first, whatever the AS says afterwards.
   await vault.endSession(session, 'destroy')
-  if (user === undefined) return { redirectTo: config.postLogoutRedirect, headers: NO_STORE }
+  if (user === undefined) return { redirectTo: config.logoutReturnTo, headers: NO_STORE }
 
   let client: Client | undefined
   try {
@@ -58,5 +58,5 @@ export async function logOut(ctx: AuthContext, session: VaultSession): Promise<R
             ? { postLogoutRedirectUri, state: randomBytes(16).toString('base64url') }
             : {}),
         })
-  return { redirectTo: endSession?.href ?? config.postLogoutRedirect, headers: NO_STORE }
+  return { redirectTo: endSession?.href ?? config.logoutReturnTo, headers: NO_STORE }
 }

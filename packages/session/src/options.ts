@@ -52,7 +52,7 @@ export interface AuthOptions {
   /** Where to go after a login without a valid `returnTo`. @default '/' */
   defaultReturnTo?: string
   /** Where to go after logout when the AS has no end_session_endpoint. @default '/' */
-  postLogoutRedirect?: string
+  logoutReturnTo?: string
   /** `post_logout_redirect_uri` sent to the AS. @default the client's `postLogoutRedirectUri` */
   postLogoutRedirectUri?: string
   /** How many logins may be in progress at once per session (oldest dropped). @default 10 */
@@ -95,7 +95,7 @@ export interface AuthOptions {
 }
 
 /** The frozen, validated configuration ({@link resolveOptions}), read by every flow. */
-export interface ResolvedConfig {
+export interface ResolvedOptions {
   readonly getClient: () => Promise<Client>
   readonly cipher: TokenCipher
   readonly routes: Readonly<Required<AuthRoutes>>
@@ -105,7 +105,7 @@ export interface ResolvedConfig {
   readonly authorizationParams: Readonly<Record<string, string>> | undefined
   readonly responseMode: 'query' | 'form_post' | undefined
   readonly defaultReturnTo: string
-  readonly postLogoutRedirect: string
+  readonly logoutReturnTo: string
   readonly postLogoutRedirectUri: string | undefined
   readonly maxTransactions: number
   readonly refreshMargin: number
@@ -242,7 +242,7 @@ const OPTION_KEYS = [
   'authorizationParams',
   'responseMode',
   'defaultReturnTo',
-  'postLogoutRedirect',
+  'logoutReturnTo',
   'postLogoutRedirectUri',
   'maxTransactions',
   'refreshMargin',
@@ -272,6 +272,7 @@ void everyOptionListed
 // Options of other libraries that users reach for, and what does their job here.
 const OPTION_HINTS: Readonly<Record<string, string>> = {
   scopes: 'did you mean "scope" (one space-separated string)?',
+  postLogoutRedirect: 'renamed to "logoutReturnTo"',
   requiredScopes:
     'auth() does not check scopes: guard the routes with claimCheck() / requiresAuth(), or an API with @codegrant/resource-server',
   authRequired: 'guard routes with requiresAuth() instead',
@@ -285,7 +286,8 @@ const OPTION_HINTS: Readonly<Record<string, string>> = {
 }
 
 const ROUTE_HINTS: Readonly<Record<string, string>> = {
-  postLogoutRedirect: '"postLogoutRedirect" is an option of auth(), not of "routes"',
+  postLogoutRedirect:
+    'express-openid-connect\'s "routes.postLogoutRedirect" is the "logoutReturnTo" option of auth() here',
 }
 
 /**
@@ -349,7 +351,7 @@ function refuseUnknown(
  *
  * @throws TypeError for an invalid or unknown option, naming it (`auth(): "secret" ...`).
  */
-export function resolveOptions(options: AuthOptions): ResolvedConfig {
+export function resolveOptions(options: AuthOptions): ResolvedOptions {
   if (!isObject(options)) throw new TypeError('auth(): "options" must be an object')
   refuseUnknown(options, OPTION_KEYS, '', OPTION_HINTS)
   const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret
@@ -429,7 +431,7 @@ export function resolveOptions(options: AuthOptions): ResolvedConfig {
     authorizationParams: params === undefined ? undefined : Object.freeze({ ...params }),
     responseMode,
     defaultReturnTo: path('defaultReturnTo', options.defaultReturnTo, '/'),
-    postLogoutRedirect: path('postLogoutRedirect', options.postLogoutRedirect, '/'),
+    logoutReturnTo: path('logoutReturnTo', options.logoutReturnTo, '/'),
     postLogoutRedirectUri: optionalString('postLogoutRedirectUri', options.postLogoutRedirectUri),
     maxTransactions: count('maxTransactions', options.maxTransactions, 10, 1),
     refreshMargin: count('refreshMargin', options.refreshMargin, 60, 0),

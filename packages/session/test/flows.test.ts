@@ -183,7 +183,7 @@ describe('completeLogin without a matching login in progress', () => {
 })
 
 describe('logOut and backchannelLogOut', () => {
-  it('logOut of a session without a user destroys it and redirects to postLogoutRedirect', async () => {
+  it('logOut of a session without a user destroys it and redirects to logoutReturnTo', async () => {
     const store = new JsonMemoryStore()
     const session = sessionOn(store, { cookie: {}, cart: 'apples' })
     await session.save()

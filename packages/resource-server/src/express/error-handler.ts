@@ -7,10 +7,10 @@ import { ResourceServerError, toErrorResponse } from '../errors.js'
  * `{ error, error_description }` with nothing internal in it. Other errors go to the next
  * handler.
  *
- * @example app.use(authErrorHandler())
+ * @example app.use(tokenErrorHandler())
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 RFC 6750 §3
  */
-export function authErrorHandler(): ErrorRequestHandler {
+export function tokenErrorHandler(): ErrorRequestHandler {
   return function resourceServerErrorHandler(
     err: unknown,
     _req: Request,

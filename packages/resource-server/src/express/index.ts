@@ -1,3 +1,8 @@
-export { authErrorHandler } from './error-handler.js'
+export { tokenErrorHandler } from './error-handler.js'
 export { protectedResourceMetadata } from './metadata.js'
-export { requireAccess, requireAuth, requireScopes, type RequireAuthOptions } from './middleware.js'
+export {
+  requireAccess,
+  requireToken,
+  requireScopes,
+  type RequireTokenOptions,
+} from './middleware.js'

@@ -1,17 +1,17 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { AuthInfo } from '../auth-info.js'
 import type { VerifyRequest } from '../extract.js'
-import { createAccessCheck, createGuard, type RequireAuthOptions } from '../guard.js'
+import { createAccessCheck, createGuard, type RequireTokenOptions } from '../guard.js'
 import { peerCertificate } from '../mtls.js'
 import type { Requirements } from '../options.js'
 
-export type { RequireAuthOptions } from '../guard.js'
+export type { RequireTokenOptions } from '../guard.js'
 
 declare global {
   namespace Express {
     interface Request {
       /**
-       * The verified access token, set by `requireAuth()` from `@codegrant/resource-server/express`
+       * The verified access token, set by `requireToken()` from `@codegrant/resource-server/express`
        * (distinct from `req.auth`, the login state of `@codegrant/express`).
        */
       accessToken?: AuthInfo
@@ -56,13 +56,13 @@ class ExpressRequest implements VerifyRequest {
  * Express middleware that accepts only requests with a valid access token: it verifies the token
  * (see `createVerifier()`), sets the typed `req.accessToken`, and passes a `ResourceServerError`
  * (with `status` and `headers` holding the `WWW-Authenticate` challenge) to `next(err)`
- * otherwise. Add `authErrorHandler()` to answer such errors with an RFC 6750 JSON response;
+ * otherwise. Add `tokenErrorHandler()` to answer such errors with an RFC 6750 JSON response;
  * Express's default handler also honours their status and headers.
  *
- * @example app.use('/api', requireAuth({ issuer, audience: 'https://api.example.com' }))
+ * @example app.use('/api', requireToken({ issuer, audience: 'https://api.example.com' }))
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 RFC 6750 §3
  */
-export function requireAuth(options: RequireAuthOptions): RequestHandler {
+export function requireToken(options: RequireTokenOptions): RequestHandler {
   const guard = createGuard(options)
 
   async function slowPath(req: Request, next: NextFunction): Promise<void> {
@@ -98,7 +98,7 @@ export function requireAuth(options: RequireAuthOptions): RequestHandler {
 
 function accessMiddleware(requirements: Requirements, name: string): RequestHandler {
   // The verifier is known only once a verified token arrives: its scopes are registered then.
-  // `requireAuth({ verifier, scopes })` registers them up front.
+  // `requireToken({ verifier, scopes })` registers them up front.
   const check = createAccessCheck(requirements, name)
   return function requireAccessMiddleware(req: Request, _res: Response, next: NextFunction) {
     try {
@@ -112,11 +112,11 @@ function accessMiddleware(requirements: Requirements, name: string): RequestHand
 }
 
 /**
- * Express middleware, after `requireAuth()`, that needs every one of `scopes`: otherwise 403
+ * Express middleware, after `requireToken()`, that needs every one of `scopes`: otherwise 403
  * `insufficient_scope` with `WWW-Authenticate: Bearer error="insufficient_scope",
  * scope="..."`.
  *
- * @example app.get('/api/messages', requireAuth(options), requireScopes('read:messages'), handler)
+ * @example app.get('/api/messages', requireToken(options), requireScopes('read:messages'), handler)
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 RFC 6750 §3.1
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
@@ -124,7 +124,7 @@ export function requireScopes(...scopes: string[]): RequestHandler {
 }
 
 /**
- * Express middleware, after `requireAuth()`, that enforces {@link Requirements}: scopes (all or
+ * Express middleware, after `requireToken()`, that enforces {@link Requirements}: scopes (all or
  * any), claim checks (403) and RFC 9470 step-up (`acrValues`, `maxAuthAge`: 401
  * `insufficient_user_authentication`).
  *

@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthInfo } from '../auth-info.js'
-import { createAccessCheck, createGuard, type RequireAuthOptions } from '../guard.js'
+import { createAccessCheck, createGuard, type RequireTokenOptions } from '../guard.js'
 import type { Requirements } from '../options.js'
 import { refuse } from './reply.js'
 import { FastifyVerifyRequest } from './request.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The verified access token, set by `requireAuth()` from `@codegrant/resource-server/fastify`. */
+    /** The verified access token, set by `requireToken()` from `@codegrant/resource-server/fastify`. */
     accessToken?: AuthInfo
   }
 }
@@ -31,11 +31,11 @@ export type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise
  * `request.protocol`, `request.host` and `request.originalUrl`: behind a proxy, set Fastify's
  * `trustProxy`.
  *
- * @example app.get('/api/messages', { onRequest: requireAuth({ verifier, scopes: ['read:messages'] }) }, handler)
+ * @example app.get('/api/messages', { onRequest: requireToken({ verifier, scopes: ['read:messages'] }) }, handler)
  * @throws {TypeError} for a bad option (at creation).
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 RFC 6750 §3
  */
-export function requireAuth(options: RequireAuthOptions): AuthHook {
+export function requireToken(options: RequireTokenOptions): AuthHook {
   const guard = createGuard(options)
   return async function requireAuthHook(request: FastifyRequest, reply: FastifyReply) {
     const view = new FastifyVerifyRequest(request)
@@ -51,7 +51,7 @@ export function requireAuth(options: RequireAuthOptions): AuthHook {
 
 function accessHook(requirements: Requirements, name: string): AuthHook {
   // The verifier is known only once a verified token arrives: its scopes are registered then.
-  // `requireAuth({ verifier, scopes })` registers them up front.
+  // `requireToken({ verifier, scopes })` registers them up front.
   const check = createAccessCheck(requirements, name)
   return async function requireAccessHook(request: FastifyRequest, reply: FastifyReply) {
     try {
@@ -64,11 +64,11 @@ function accessHook(requirements: Requirements, name: string): AuthHook {
 }
 
 /**
- * A Fastify hook, after `requireAuth()`, that needs every one of `scopes`: otherwise 403
+ * A Fastify hook, after `requireToken()`, that needs every one of `scopes`: otherwise 403
  * `insufficient_scope` with `WWW-Authenticate: Bearer error="insufficient_scope",
- * scope="..."`. Without a verified token (no `requireAuth()` before it) it answers 401.
+ * scope="..."`. Without a verified token (no `requireToken()` before it) it answers 401.
  *
- * @example app.get('/api/messages', { onRequest: [requireAuth({ verifier }), requireScopes('read:messages')] }, handler)
+ * @example app.get('/api/messages', { onRequest: [requireToken({ verifier }), requireScopes('read:messages')] }, handler)
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 RFC 6750 §3.1
  */
 export function requireScopes(...scopes: string[]): AuthHook {
@@ -76,7 +76,7 @@ export function requireScopes(...scopes: string[]): AuthHook {
 }
 
 /**
- * A Fastify hook, after `requireAuth()`, that enforces {@link Requirements}: scopes (all or any),
+ * A Fastify hook, after `requireToken()`, that enforces {@link Requirements}: scopes (all or any),
  * claim checks (403) and RFC 9470 step-up (`acrValues`, `maxAuthAge`: 401
  * `insufficient_user_authentication`).
  *

@@ -2,17 +2,17 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Requirements, VerifierOptions } from '../options.js'
 import { createVerifier, type Verifier } from '../verifier.js'
-import { requireAuth, type AuthHook } from './hooks.js'
+import { requireToken, type AuthHook } from './hooks.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * A `requireAuth()` hook on the verifier of the `fastifyResourceServer` plugin, with what
+     * A `requireToken()` hook on the verifier of the `fastifyResourceServer` plugin, with what
      * this route needs (its scopes are registered in the verifier's protected resource metadata).
      *
-     * @example app.get('/api/messages', { onRequest: app.requireAuth({ scopes: ['read:messages'] }) }, handler)
+     * @example app.get('/api/messages', { onRequest: app.requireToken({ scopes: ['read:messages'] }) }, handler)
      */
-    requireAuth(requirements?: Requirements): AuthHook
+    requireToken(requirements?: Requirements): AuthHook
   }
 }
 
@@ -24,21 +24,21 @@ const plugin: FastifyPluginAsync<FastifyResourceServerOptions> = async (fastify,
   if (typeof verifier?.verify !== 'function') throw new TypeError('"verifier" must be a Verifier')
   // The request property is declared once per server, so every request has the same shape.
   if (!fastify.hasRequestDecorator('accessToken')) fastify.decorateRequest('accessToken', undefined)
-  fastify.decorate('requireAuth', (requirements: Requirements = {}) =>
-    requireAuth({ verifier, ...requirements }),
+  fastify.decorate('requireToken', (requirements: Requirements = {}) =>
+    requireToken({ verifier, ...requirements }),
   )
 }
 
 /**
  * The Fastify plugin of `@codegrant/resource-server`. It does not encapsulate (fastify-plugin):
  * registered in a context, it gives that context and its children `request.accessToken` and the
- * `requireAuth(requirements?)` decorator, bound to one verifier. It protects nothing by itself:
- * put `app.requireAuth()` on a route (`onRequest`), or `addHook('onRequest', app.requireAuth())`
+ * `requireToken(requirements?)` decorator, bound to one verifier. It protects nothing by itself:
+ * put `app.requireToken()` on a route (`onRequest`), or `addHook('onRequest', app.requireToken())`
  * in an encapsulated context to protect all of its routes.
  *
  * @example
  * await app.register(fastifyResourceServer, { verifier })
- * app.get('/api/private', { onRequest: app.requireAuth() }, (request) => ({ sub: request.accessToken?.sub }))
+ * app.get('/api/private', { onRequest: app.requireToken() }, (request) => ({ sub: request.accessToken?.sub }))
  * @throws {TypeError} for a bad option (when the plugin loads).
  */
 export const fastifyResourceServer = fp(plugin, {

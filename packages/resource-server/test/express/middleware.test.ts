@@ -8,9 +8,9 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createVerifier } from '../../src/index.js'
 import {
-  authErrorHandler,
+  tokenErrorHandler,
   requireAccess,
-  requireAuth,
+  requireToken,
   requireScopes,
 } from '../../src/express/index.js'
 import { jwkThumbprint } from '../../src/dpop.js'
@@ -33,7 +33,7 @@ afterEach(async () => {
 function app(options: { handler?: boolean; extra?: Record<string, unknown> } = {}) {
   const as = fakeAs([rsa.publicJwk])
   const a = express()
-  const auth = requireAuth({
+  const auth = requireToken({
     issuer: ISSUER,
     audience: AUDIENCE,
     fetch: as.fetch,
@@ -59,7 +59,7 @@ function app(options: { handler?: boolean; extra?: Record<string, unknown> } = {
   a.get('/api/step-up', auth, requireAccess({ acrValues: ['gold'] }), (_req, res) => {
     res.json({ ok: true })
   })
-  if (options.handler !== false) a.use(authErrorHandler())
+  if (options.handler !== false) a.use(tokenErrorHandler())
   return listen(a)
 }
 
@@ -189,10 +189,10 @@ describe('Express adapter', () => {
     const a = express()
     const as = fakeAs([rsa.publicJwk])
     const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch })
-    a.get('/api/private', requireAuth({ verifier }), (req, res) => {
+    a.get('/api/private', requireToken({ verifier }), (req, res) => {
       res.json({ type: req.accessToken?.tokenType })
     })
-    a.use(authErrorHandler())
+    a.use(tokenErrorHandler())
     const base = await listen(a)
     const pair = await generateKeyPair('ES256')
     const jwk = await exportJWK(pair.publicKey)
@@ -222,12 +222,12 @@ describe('Express adapter', () => {
     const as = fakeAs([rsa.publicJwk])
     a.get(
       '/api/private',
-      requireAuth({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch }),
+      requireToken({ issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch }),
       (req, res) => {
         res.json({ sub: req.accessToken?.sub })
       },
     )
-    a.use(authErrorHandler())
+    a.use(tokenErrorHandler())
     const server = createHttpsServer(
       {
         key: fixture('server.key'),

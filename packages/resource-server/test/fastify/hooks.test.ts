@@ -10,7 +10,7 @@ import { createVerifier, type Verifier, type VerifierOptions } from '../../src/i
 import {
   fastifyResourceServer,
   requireAccess,
-  requireAuth,
+  requireToken,
   requireScopes,
 } from '../../src/fastify/index.js'
 import { jwkThumbprint } from '../../src/dpop.js'
@@ -53,27 +53,27 @@ async function app(extra: Partial<VerifierOptions> = {}) {
   const handled = { count: 0 }
   await a.register(fastifyResourceServer, { verifier: verifierOf(extra) })
   a.get('/api/public', async () => ({ ok: true }))
-  a.get('/api/private', { onRequest: a.requireAuth() }, async (request) => {
+  a.get('/api/private', { onRequest: a.requireToken() }, async (request) => {
     handled.count++
     return { sub: request.accessToken?.sub, scope: request.accessToken?.scopes.join(' ') }
   })
-  a.get('/api/messages', { onRequest: a.requireAuth({ scopes: ['read:messages'] }) }, async () => {
+  a.get('/api/messages', { onRequest: a.requireToken({ scopes: ['read:messages'] }) }, async () => {
     handled.count++
     return { messages: [] }
   })
   a.get(
     '/api/admin',
     {
-      onRequest: [a.requireAuth(), requireAccess({ scopes: ['admin', 'root'], scopeMode: 'any' })],
+      onRequest: [a.requireToken(), requireAccess({ scopes: ['admin', 'root'], scopeMode: 'any' })],
     },
     async () => ({ ok: true }),
   )
   a.get(
     '/api/step-up',
-    { onRequest: a.requireAuth({ acrValues: ['gold'], maxAuthAge: 300 }) },
+    { onRequest: a.requireToken({ acrValues: ['gold'], maxAuthAge: 300 }) },
     async () => ({ ok: true }),
   )
-  a.get('/api/claims', { onRequest: a.requireAuth({ claims: { tenant: 'acme' } }) }, async () => ({
+  a.get('/api/claims', { onRequest: a.requireToken({ claims: { tenant: 'acme' } }) }, async () => ({
     ok: true,
   }))
   return { app: a, handled, logs }
@@ -218,7 +218,7 @@ describe('Fastify adapter', () => {
       },
     )
     const verifier = verifierOf({ allowBodyToken: true })
-    a.post('/api/form', { preHandler: requireAuth({ verifier }) }, async (request) => ({
+    a.post('/api/form', { preHandler: requireToken({ verifier }) }, async (request) => ({
       sub: request.accessToken?.sub,
     }))
     const res = await a.inject({
@@ -231,7 +231,7 @@ describe('Fastify adapter', () => {
     expect(res.json()).toEqual({ sub: 'user-1' })
   })
 
-  it('requireScopes() without requireAuth() before it answers 401', async () => {
+  it('requireScopes() without requireToken() before it answers 401', async () => {
     const a = Fastify()
     apps.push(a)
     a.get('/x', { onRequest: requireScopes('read:messages') }, async () => ({ ok: true }))
@@ -250,7 +250,7 @@ describe('Fastify adapter', () => {
       return reply.code(500).send({ error: 'server_error' })
     })
     const broken: Verifier = { verify: () => Promise.reject(new Error('boom')) }
-    a.get('/x', { onRequest: requireAuth({ verifier: broken }) }, async () => ({ ok: true }))
+    a.get('/x', { onRequest: requireToken({ verifier: broken }) }, async () => ({ ok: true }))
     const res = await a.inject({ url: '/x', headers: bearer('abc') })
     expect(res.statusCode).toBe(500)
     expect(seen).toHaveLength(1)
@@ -269,7 +269,7 @@ describe('Fastify adapter', () => {
       fetch: as.fetch,
       logger: { warn: (message) => warnings.push(message) },
     })
-    a.get('/x', { onRequest: requireAuth({ verifier }) }, async () => ({ ok: true }))
+    a.get('/x', { onRequest: requireToken({ verifier }) }, async () => ({ ok: true }))
     const res = await a.inject({ url: '/x', headers: bearer(await mint(rsa)) })
     expect(res.statusCode).toBe(503)
     expect(warnings.length).toBeGreaterThan(0)
@@ -281,7 +281,7 @@ describe('Fastify adapter', () => {
     const { app: a } = await app()
     a.get<{ Querystring: { page?: string } }>(
       '/api/typed',
-      { onRequest: a.requireAuth() },
+      { onRequest: a.requireToken() },
       async (request) => ({ page: request.query.page ?? '1', sub: request.accessToken?.sub }),
     )
     const res = await a.inject({ url: '/api/typed?page=2', headers: bearer(await mint(rsa)) })
@@ -298,20 +298,20 @@ describe('Fastify plugin encapsulation', () => {
     let child: boolean | undefined
     await a.register(async (api) => {
       await api.register(fastifyResourceServer, { verifier })
-      api.addHook('onRequest', api.requireAuth())
+      api.addHook('onRequest', api.requireToken())
       api.get('/api/private', async (request) => ({ sub: request.accessToken?.sub }))
       await api.register(async (inner) => {
-        child = inner.hasDecorator('requireAuth')
+        child = inner.hasDecorator('requireToken')
       })
     })
     await a.register(async (other) => {
-      sibling = other.hasDecorator('requireAuth')
+      sibling = other.hasDecorator('requireToken')
       other.get('/open', async () => ({ ok: true }))
     })
     await a.ready()
     expect(child).toBe(true)
     expect(sibling).toBe(false)
-    expect(a.hasDecorator('requireAuth')).toBe(false)
+    expect(a.hasDecorator('requireToken')).toBe(false)
     expect((await a.inject({ url: '/api/private' })).statusCode).toBe(401)
     expect((await a.inject({ url: '/open' })).statusCode).toBe(200)
     const ok = await a.inject({ url: '/api/private', headers: bearer(await mint(rsa)) })
@@ -323,7 +323,7 @@ describe('Fastify plugin encapsulation', () => {
     apps.push(a)
     const as = fakeAs([rsa.publicJwk])
     await a.register(fastifyResourceServer, { issuer: ISSUER, audience: AUDIENCE, fetch: as.fetch })
-    a.get('/x', { onRequest: a.requireAuth() }, async () => ({ ok: true }))
+    a.get('/x', { onRequest: a.requireToken() }, async () => ({ ok: true }))
     expect((await a.inject({ url: '/x', headers: bearer(await mint(rsa)) })).statusCode).toBe(200)
     const bad = Fastify()
     apps.push(bad)
@@ -345,7 +345,7 @@ describe('Fastify sender constraints', () => {
     const build = (trustProxy: boolean) => {
       const a = Fastify({ trustProxy })
       apps.push(a)
-      a.get('/api/private', { onRequest: requireAuth({ verifier }) }, async (request) => ({
+      a.get('/api/private', { onRequest: requireToken({ verifier }) }, async (request) => ({
         type: request.accessToken?.tokenType,
       }))
       return a
@@ -404,7 +404,7 @@ describe('Fastify sender constraints', () => {
       },
     })
     apps.push(a)
-    a.get('/api/private', { onRequest: requireAuth({ verifier: verifierOf() }) }, async (r) => ({
+    a.get('/api/private', { onRequest: requireToken({ verifier: verifierOf() }) }, async (r) => ({
       sub: r.accessToken?.sub,
     }))
     await a.listen({ port: 0, host: '127.0.0.1' })

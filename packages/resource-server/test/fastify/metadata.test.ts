@@ -4,7 +4,7 @@ import { createVerifier, type VerifierOptions } from '../../src/index.js'
 import {
   fastifyResourceServer,
   protectedResourceMetadata,
-  requireAuth,
+  requireToken,
   requireScopes,
 } from '../../src/fastify/index.js'
 import { AUDIENCE, fakeAs, ISSUER, makeKey, mint, type SigningKey } from '../helpers.js'
@@ -43,14 +43,14 @@ describe('Fastify protected resource metadata (RFC 9728)', () => {
     await a.register(fastifyResourceServer, { verifier })
     a.get(
       '/api/messages',
-      { onRequest: a.requireAuth({ scopes: ['read:messages'] }) },
+      { onRequest: a.requireToken({ scopes: ['read:messages'] }) },
       async () => ({
         messages: [],
       }),
     )
     a.get(
       '/api/write',
-      { onRequest: requireAuth({ verifier, scopes: 'write:messages' }) },
+      { onRequest: requireToken({ verifier, scopes: 'write:messages' }) },
       async () => ({
         ok: true,
       }),
@@ -81,7 +81,7 @@ describe('Fastify protected resource metadata (RFC 9728)', () => {
     await a.register(protectedResourceMetadata, { verifier })
     a.get(
       '/api/messages',
-      { onRequest: [requireAuth({ verifier }), requireScopes('read:messages')] },
+      { onRequest: [requireToken({ verifier }), requireScopes('read:messages')] },
       async () => ({ ok: true }),
     )
     const meta = `resource_metadata="${AUDIENCE}${WELL_KNOWN}"`
