@@ -1,3 +1,4 @@
+/// <reference path="./vendor-modules.d.ts" />
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { parse } from 'cookie'
 

@@ -1,3 +1,4 @@
+/// <reference path="./vendor-modules.d.ts" />
 import { randomBytes } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import expressSession from 'express-session'
