@@ -108,7 +108,7 @@ async function meScenarios(issuer, client) {
         ],
         note:
           storage === 'memory'
-            ? 'Ours: the example app as `pnpm --dir examples/web-app start` builds it (express-session MemoryStore, rolling 24 h cookie). ' +
+            ? 'Ours: the example app as `pnpm --dir examples/web-app start` builds it (`sessionMiddleware()` of @codegrant/express over the express-session MemoryStore, 24 h cookie renewed at most once a minute). ' +
               'express-openid-connect: its default encrypted, rolling cookie session.'
             : 'Both: connect-redis 9 on node-redis 5, one local redis-server. Ours: the example app with REDIS_URL (Redis lock and session index too). ' +
               'express-openid-connect: `session.store`.',

@@ -6,6 +6,7 @@ import {
   createRedisSessionIndex,
   isAuthError,
   requiresAuth,
+  sessionMiddleware,
   type RedisCommandClient,
   type RequestAuth,
 } from '@codegrant/express'
@@ -15,7 +16,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express'
-import session, { type Store } from 'express-session'
+import type { Store } from 'express-session'
 import type { WebAppConfig } from './config.js'
 import { apiPage, errorPage, homePage, profilePage, type Viewer } from './pages.js'
 
@@ -133,8 +134,10 @@ export function createWebApp(config: WebAppConfig, deps: WebAppDeps): express.Ex
       writable: true,
     })
   }
+  // express-session's behaviour and store interface, without its per-request hashing of the
+  // whole session (see @codegrant/express's README).
   app.use(
-    session({
+    sessionMiddleware({
       // On https the __Host- prefix: the browser keeps the cookie only if it is Secure, for
       // Path=/ and without Domain, so no subdomain or plain-http page can set or shadow it.
       ...(https ? { name: '__Host-codegrant.sid' } : {}),

@@ -1,13 +1,23 @@
-interface Slot<V> {
-  readonly value: V
-  /** Epoch milliseconds from which the entry is gone; `Infinity` for no expiry. */
-  readonly expiresAt: number
+class Slot<V> {
+  /** Set by a hit; eviction gives a used entry a second chance (and clears the mark). */
+  used = false
+  constructor(
+    readonly value: V,
+    /** Epoch milliseconds from which the entry is gone; `Infinity` for no expiry. */
+    readonly expiresAt: number,
+  ) {}
 }
 
 /**
- * A bounded map: at most `maxEntries` entries, the least recently used one evicted first, and
- * an optional per-entry expiry (epoch milliseconds, read from `Date.now()` so fake timers apply).
- * A `Map` keeps insertion order, so a hit re-inserts its entry and the oldest key is the first.
+ * A bounded map: at most `maxEntries` entries, an approximation of least-recently-used eviction
+ * (second chance, "CLOCK"), and an optional per-entry expiry (epoch milliseconds, read from
+ * `Date.now()` so fake timers apply).
+ *
+ * A hit only marks its entry as used: it does not reorder the map (a lookup stays a `Map.get`
+ * plus a flag). When the map is over its bound, entries are examined oldest first: a used one
+ * is unmarked and moved to the newest end, the first unused one is evicted. So an entry used
+ * since the last eviction pass is never the one evicted while an unused one exists, and entries
+ * never used go in insertion order.
  *
  * Not safe for secrets as keys: callers key it by hashes or thumbprints, never raw tokens.
  */
@@ -23,28 +33,37 @@ export class LruCache<K, V> {
     this.maxEntries = maxEntries
   }
 
-  /** The live value of `key`, now the most recently used; undefined when absent or expired. */
+  /** The live value of `key`, now marked as used; undefined when absent or expired. */
   get(key: K): V | undefined {
     const slot = this.slots.get(key)
     if (slot === undefined) return undefined
-    this.slots.delete(key)
-    if (Date.now() >= slot.expiresAt) return undefined
-    this.slots.set(key, slot)
+    if (slot.expiresAt !== Number.POSITIVE_INFINITY && Date.now() >= slot.expiresAt) {
+      this.slots.delete(key)
+      return undefined
+    }
+    if (!slot.used) slot.used = true
     return slot.value
   }
 
   /**
-   * Stores `value` as the most recently used entry, evicting the least recently used ones
-   * beyond `maxEntries`.
+   * Stores `value` as the newest entry, evicting beyond `maxEntries` (unused entries first,
+   * oldest first).
    *
    * @param expiresAt epoch milliseconds from which {@link get} no longer returns it
    */
   set(key: K, value: V, expiresAt = Number.POSITIVE_INFINITY): void {
     this.slots.delete(key)
-    this.slots.set(key, { value, expiresAt })
-    for (const oldest of this.slots.keys()) {
-      if (this.slots.size <= this.maxEntries) break
-      this.slots.delete(oldest)
+    this.slots.set(key, new Slot(value, expiresAt))
+    while (this.slots.size > this.maxEntries) {
+      const oldest = this.slots.entries().next()
+      if (oldest.done === true) break
+      const [k, slot] = oldest.value
+      this.slots.delete(k)
+      // The entry just set always stays; a used one gets its second chance.
+      if (k === key || slot.used) {
+        slot.used = false
+        this.slots.set(k, slot)
+      }
     }
   }
 

@@ -74,3 +74,47 @@ describe('LruCache', () => {
     expect(() => new LruCache(1.5)).toThrow(TypeError)
   })
 })
+
+describe('LruCache hits (second chance)', () => {
+  it('gives an entry used since the last eviction a second chance, then evicts it when unused', () => {
+    const cache = new LruCache<string, number>(2)
+    cache.set('a', 1)
+    cache.set('b', 2)
+    expect(cache.get('a')).toBe(1)
+    cache.set('c', 3) // a was used: b goes, a is unmarked
+    expect(cache.size).toBe(2)
+    cache.set('d', 4) // nothing used since: the oldest unmarked, c, goes
+    cache.set('e', 5) // then a
+    expect(cache.get('b')).toBeUndefined()
+    expect(cache.get('c')).toBeUndefined()
+    expect(cache.get('a')).toBeUndefined()
+    expect(cache.get('d')).toBe(4)
+    expect(cache.get('e')).toBe(5)
+  })
+
+  it('always keeps the entry just set, even when every other one was used', () => {
+    const one = new LruCache<string, number>(1)
+    one.set('old', 1)
+    expect(one.get('old')).toBe(1)
+    one.set('new', 2)
+    expect(one.get('new')).toBe(2)
+    expect(one.get('old')).toBeUndefined()
+    const many = new LruCache<number, number>(50)
+    for (let i = 0; i < 50; i++) many.set(i, i)
+    for (let i = 0; i < 50; i++) many.get(i)
+    many.set(50, 50)
+    expect(many.size).toBe(50)
+    expect(many.get(50)).toBe(50)
+    expect(many.get(0)).toBeUndefined() // every one was used: the oldest goes after its pass
+  })
+
+  it('keeps the entries in steady use while a stream of one-off keys passes through', () => {
+    const cache = new LruCache<string, number>(10)
+    for (let i = 0; i < 1000; i++) {
+      cache.set(`once-${i}`, i)
+      if (i === 0) for (const k of ['h1', 'h2', 'h3']) cache.set(k, 0)
+      for (const k of ['h1', 'h2', 'h3']) expect(cache.get(k)).toBe(0)
+      expect(cache.size).toBeLessThanOrEqual(10)
+    }
+  })
+})

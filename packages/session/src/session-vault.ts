@@ -258,6 +258,8 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
   // When each session's expiry was last pushed to the store (ms), for the touch throttle.
   const touched = new Map<string, number>()
   const remember = (sid: string, at: number): void => {
+    // Only the touch throttle reads it: a store without `touch` keeps nothing.
+    if (rawTouch === undefined) return
     touched.delete(sid)
     if (touched.size >= TOUCHES_MAX) {
       const oldest = touched.keys().next()
@@ -343,7 +345,11 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
         const value = (found ?? undefined) as SessionData | undefined
         // The store entry was written with this expiry: a touch is not due before touchAfter.
         const cookie = value?.cookie as { expires?: unknown; originalMaxAge?: unknown } | undefined
-        if (typeof cookie?.originalMaxAge === 'number' && cookie.expires != null) {
+        if (
+          rawTouch !== undefined &&
+          typeof cookie?.originalMaxAge === 'number' &&
+          cookie.expires != null
+        ) {
           const writtenAt = new Date(cookie.expires as string).getTime() - cookie.originalMaxAge
           if (Number.isFinite(writtenAt) && writtenAt > (touched.get(sid) ?? 0))
             remember(sid, writtenAt)
