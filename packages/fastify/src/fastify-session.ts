@@ -54,7 +54,11 @@ class FastifyVaultSession implements VaultSession {
     return this.request.session.destroy().catch((err: unknown) => Promise.reject(wrap(err)))
   }
   expireIn(seconds: number): void {
-    this.request.session.cookie.maxAge = seconds * 1000
+    // The expiry only, not `maxAge`: @fastify/session keeps a session's cookie options (its
+    // `maxAge` included) through `regenerate()`, so a shortened `maxAge` would carry over from
+    // the login session to the logged-in one. The stored `expires` still ends the session (and
+    // gives connect-redis its TTL).
+    this.request.session.cookie.expires = new Date(Date.now() + seconds * 1000)
   }
 }
 

@@ -68,7 +68,10 @@ let stateCounter = 0
 let claimsForNextLogin: Record<string, unknown> = {}
 let accessTokenTtl = 3600
 
-async function start(options: Partial<FastifyAuthOptions> = {}): Promise<FastifyInstance> {
+async function start(
+  options: Partial<FastifyAuthOptions> = {},
+  cookie: { maxAge?: number } = {},
+): Promise<FastifyInstance> {
   app = Fastify()
   sessions = new Map()
   const store = new fastifySession.MemoryStore(sessions as Map<string, never>)
@@ -78,7 +81,7 @@ async function start(options: Partial<FastifyAuthOptions> = {}): Promise<Fastify
     saveUninitialized: false,
     rolling: false,
     store,
-    cookie: { secure: false, httpOnly: true, sameSite: 'lax' },
+    cookie: { secure: false, httpOnly: true, sameSite: 'lax', ...cookie },
   })
   await app.register(fastifyAuth, { client: fakeClient, secret: SECRET, ...options })
   app.get('/me', async (request, reply) =>
@@ -223,6 +226,24 @@ describe('login and callback', () => {
     const me = await browser.get('/me', 'application/json')
     expect(me.statusCode).toBe(200)
     expect(me.json().sub).toBe('user-1')
+  })
+
+  it('the login session expires with its transaction; the logged-in one gets the configured maxAge', async () => {
+    // Regression: @fastify/session carries a session's cookie options through regenerate(), so
+    // the login session's short lifetime must not be a maxAge.
+    const browser = new Browser(await start({}, { maxAge: 24 * 3600 * 1000 }))
+    // Of the last Set-Cookie (@fastify/session may clear the old cookie first).
+    const expiresIn = (res: LightMyRequestResponse) => {
+      const last = [res.headers['set-cookie'] ?? []].flat().at(-1)!
+      return (Date.parse(/Expires=([^;]+)/.exec(last)![1]!) - Date.now()) / 1000
+    }
+    const login = await browser.get('/login')
+    expect(expiresIn(login)).toBeLessThanOrEqual(11 * 60)
+    expect(expiresIn(login)).toBeGreaterThan(9 * 60)
+    const state = new URL(login.headers.location as string).searchParams.get('state')!
+    const callback = await browser.callback(state)
+    expect(callback.statusCode).toBe(302)
+    expect(expiresIn(callback)).toBeGreaterThan(23 * 3600)
   })
 
   it('returnTo: anything but a same-origin relative path falls back to /', async () => {
