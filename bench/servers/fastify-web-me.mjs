@@ -1,7 +1,7 @@
 // One contender of the Fastify `GET /me` benchmark: the real examples/fastify-web-app against a
 // bare Fastify route on the same @fastify/session (MemoryStore, the same cookie settings) that
 // answers the same JSON from a session a plain `/login` + `/callback` filled.
-// Config: { contender: 'codegrant' | 'bare', issuer, clientId, clientSecret, secret }
+// Config: { contender: 'codegrant' | 'bare' | 'bare-sized', issuer, clientId, clientSecret, secret }
 
 import { createRequire } from 'node:module'
 import { createServer } from 'node:http'
@@ -48,8 +48,11 @@ async function codegrantApp(port) {
  * redirects to a `/callback` which stores a user (claims of the same size as the example's) in
  * the session, and `/me` answering `{ sub, claims }` from it: the floor of any session-backed
  * login on Fastify, without tokens, encryption or a guard.
+ * `padding` characters more in the session (`bare-sized`: as many as the example's sealed
+ * section, about 2,100) make @fastify/session copy and hash a session of the example's size.
+ * @param {number} padding
  */
-async function bareApp() {
+async function bareApp(padding) {
   const { default: Fastify } = await import(exampleRequire.resolve('fastify'))
   const { default: fastifyCookie } = await import(exampleRequire.resolve('@fastify/cookie'))
   const { default: fastifySession } = await import(exampleRequire.resolve('@fastify/session'))
@@ -80,6 +83,7 @@ async function bareApp() {
       email: 'demo@example.com',
       email_verified: true,
     }
+    if (padding > 0) request.session.padding = 'x'.repeat(padding)
     return reply.redirect('/', 302)
   })
   app.get('/me', async (/** @type {any} */ request, /** @type {any} */ reply) => {
@@ -97,7 +101,9 @@ async function bareApp() {
 try {
   await serve((port) => {
     if (cfg.contender === 'codegrant') return codegrantApp(port)
-    if (cfg.contender === 'bare') return bareApp()
+    if (cfg.contender === 'bare') return bareApp(0)
+    // The size of examples/fastify-web-app's sealed section after a login at the local AS.
+    if (cfg.contender === 'bare-sized') return bareApp(2100)
     throw new TypeError(`unknown contender "${cfg.contender}"`)
   })
 } catch (err) {
