@@ -5,7 +5,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     /**
      * The login state of the request's session, set by the `fastifyAuth` plugin of
-     * `@codegrant/fastify` in its `onRequest` hook, on every request of the app.
+     * `@codegrant/fastify` in its `onRequest` hook, on every request of the app. It is still
+     * `null` where that hook has not run: in `onRequest` hooks registered before the plugin, and
+     * in the error handler of a request whose session @fastify/session could not load.
      */
     auth: RequestAuth
   }
