@@ -280,6 +280,16 @@ describe('login and callback', () => {
     expect(missing.json().code).toBe('ERR_SESSION_COOKIE_MISSING')
   })
 
+  it('a session cookie whose session is gone from the store: ERR_STATE_UNKNOWN saying so', async () => {
+    const browser = new Browser(await start())
+    const state = await browser.startLogin()
+    sessions.clear()
+    const res = await browser.callback(state)
+    expect(res.statusCode).toBe(400)
+    expect(res.json().code).toBe('ERR_STATE_UNKNOWN')
+    expect(res.json().message).toContain('the session of this login was not found')
+  })
+
   it('a refused ID token: 400 ERR_LOGIN_FAILED, no session established', async () => {
     const browser = new Browser(await start())
     mocked.handleCallback.mockRejectedValueOnce(new CodegrantError('ERR_ID_TOKEN_INVALID', 'x'))
@@ -333,6 +343,26 @@ describe('login and callback', () => {
       payload: 'a=b',
     })
     expect(res.statusCode).toBe(415)
+  })
+})
+
+describe('outside the session cookie path', () => {
+  it('request.auth says nobody is logged in (no session is loaded there)', async () => {
+    const scoped = Fastify()
+    await scoped.register(fastifyCookie)
+    await scoped.register(fastifySession, {
+      secret: SESSION_SECRET,
+      saveUninitialized: false,
+      cookie: { secure: false, path: '/app' },
+    })
+    await scoped.register(fastifyAuth, { client: fakeClient, secret: SECRET })
+    scoped.get('/other', async (request) => ({
+      loggedIn: request.auth.isAuthenticated,
+      token: await request.auth.getAccessToken().catch((err: AuthError) => err.code),
+    }))
+    const res = await scoped.inject('/other')
+    expect(res.json()).toEqual({ loggedIn: false, token: 'ERR_UNAUTHENTICATED' })
+    await scoped.close()
   })
 })
 
