@@ -86,7 +86,7 @@ function routesOf(ctx: AuthContext): FastifyPluginAsync {
 
 async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Promise<void> {
   if (!fastify.hasRequestDecorator('session')) throw new TypeError(SESSION_REQUIRED)
-  const config = resolveOptions(options)
+  const config = resolveOptions(options, 'fastifyAuth')
   const ctx = createContext(config)
   // Several instances (several issuers) share the decorator.
   if (!fastify.hasRequestDecorator('auth'))
