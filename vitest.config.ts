@@ -31,6 +31,7 @@ const alias = {
   '@codegrant/session': src('./packages/session/src/index.ts'),
   '@codegrant/internal': src('./packages/internal/src/index.ts'),
   '@codegrant/express': src('./packages/express/src/index.ts'),
+  '@codegrant/fastify': src('./packages/fastify/src/index.ts'),
   '@codegrant/resource-server/express': src('./packages/resource-server/src/express/index.ts'),
   '@codegrant/resource-server/fastify': src('./packages/resource-server/src/fastify/index.ts'),
   '@codegrant/resource-server': src('./packages/resource-server/src/index.ts'),

@@ -3,6 +3,7 @@
 import { config, describeMachine } from './lib/config.mjs'
 import { main as resourceServer } from './resource-server.mjs'
 import { main as webApp } from './web-app.mjs'
+import { main as webAppFastify } from './web-app-fastify.mjs'
 
 const machine = describeMachine()
 process.stdout.write(
@@ -13,4 +14,5 @@ process.stdout.write(
 const started = Date.now()
 await resourceServer()
 await webApp()
+await webAppFastify()
 process.stderr.write(`  total ${((Date.now() - started) / 1000).toFixed(0)} s\n`)

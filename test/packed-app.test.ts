@@ -1,4 +1,4 @@
-// The first hour of a new user, in CI: the four packages as `pnpm pack` makes them, installed
+// The first hour of a new user, in CI: the five packages as `pnpm pack` makes them, installed
 // with npm into a fresh app outside the workspace (no workspace links, no vitest aliases), then
 // type-checked as a strict TypeScript user would (node16 ESM, and node10 CommonJS for the
 // subpaths), required from CommonJS, and run: a login against the local AS over HTTP.
@@ -34,7 +34,7 @@ import { baseEnv, spawnNode, stopChild, waitForOutput, type Child } from './supp
 import { freePort } from './support/ports.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const packages = ['core', 'session', 'express', 'resource-server'] as const
+const packages = ['core', 'session', 'express', 'fastify', 'resource-server'] as const
 const tsc = join(root, 'node_modules/typescript/bin/tsc')
 
 interface Run {
@@ -143,26 +143,30 @@ const tsconfigs: Record<string, object> = {
   // adapter, and one with both Express augmentations (`req.auth` of @codegrant/express and
   // `req.accessToken` of @codegrant/resource-server/express: distinct names, no TS2717).
   ...Object.fromEntries(
-    ['express-global', 'resource-server-express', 'both-express', 'resource-server-fastify'].map(
-      (name) => [
-        `tsconfig.node10-${name}.json`,
-        {
-          compilerOptions: {
-            ...strict,
-            // The program with both augmentations checks the declarations too, where TS2717 is.
-            ...(name === 'both-express'
-              ? { skipLibCheck: false, skipDefaultLibCheck: true }
-              : { skipLibCheck: true }),
-            lib: ['ES2023'],
-            module: 'commonjs',
-            moduleResolution: 'node10',
-            esModuleInterop: true,
-            noEmit: true,
-          },
-          files: [`cjs/${name}.ts`],
+    [
+      'express-global',
+      'resource-server-express',
+      'both-express',
+      'resource-server-fastify',
+      'both-fastify',
+    ].map((name) => [
+      `tsconfig.node10-${name}.json`,
+      {
+        compilerOptions: {
+          ...strict,
+          // The program with both augmentations checks the declarations too, where TS2717 is.
+          ...(name === 'both-express' || name === 'both-fastify'
+            ? { skipLibCheck: false, skipDefaultLibCheck: true }
+            : { skipLibCheck: true }),
+          lib: ['ES2023'],
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          esModuleInterop: true,
+          noEmit: true,
         },
-      ],
-    ),
+        files: [`cjs/${name}.ts`],
+      },
+    ]),
   ),
 }
 
@@ -235,22 +239,66 @@ async function main(): Promise<void> {
 }
 void main()
 `,
+  // @codegrant/fastify and @codegrant/resource-server/fastify in one app: \`request.auth\` and
+  // \`request.accessToken\`, each package's own augmentation of FastifyRequest.
+  'cjs/both-fastify.ts': `import Fastify from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { createClient, type IdTokenClaims } from '@codegrant/core'
+import { fastifyAuth, requiresAuth, type RequestAuth } from '@codegrant/fastify'
+import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
+import { requireToken } from '@codegrant/resource-server/fastify'
+
+async function main(): Promise<void> {
+  const app = Fastify()
+  await app.register(fastifyCookie)
+  await app.register(fastifySession, { secret: 'a session secret of at least 32 characters' })
+  await app.register(fastifyAuth, {
+    client: () =>
+      createClient({
+        issuer: 'https://as.example.com',
+        clientId: 'app',
+        clientSecret: 'secret',
+        redirectUri: 'https://app.example.com/callback',
+      }),
+    secret: 'a token secret of at least 32 characters',
+  })
+  app.get('/me', { onRequest: requiresAuth() }, async (request) => {
+    // request.auth is typed by @codegrant/fastify
+    const auth: RequestAuth = request.auth
+    const user: IdTokenClaims | undefined = auth.user
+    return { sub: user?.sub, token: await auth.getAccessToken() }
+  })
+  const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
+  app.get('/api', { onRequest: requireToken({ verifier }) }, async (request) => {
+    const token: AuthInfo | undefined = request.accessToken
+    return { sub: token?.sub }
+  })
+}
+void main()
+`,
   // Node >= 20.19 require()s ES modules; every entry point must load that way.
   'cjs/smoke.cjs': `const core = require('@codegrant/core')
 const engine = require('@codegrant/session')
 const express = require('@codegrant/express')
 require('@codegrant/express/global')
+const fastify = require('@codegrant/fastify')
 const rs = require('@codegrant/resource-server')
 const rsExpress = require('@codegrant/resource-server/express')
 const rsFastify = require('@codegrant/resource-server/fastify')
-console.log(JSON.stringify([core.createClient, engine.createSessionVault, express.auth, rs.createVerifier, rsExpress.requireToken, rsFastify.requireToken].map((f) => typeof f)))
+console.log(JSON.stringify([core.createClient, engine.createSessionVault, express.auth, fastify.requiresAuth, rs.createVerifier, rsExpress.requireToken, rsFastify.requireToken].map((f) => typeof f)))
 `,
 }
 
 let dir: string
 let install: Run
 type Check =
-  'esm' | 'express-global' | 'resource-server-express' | 'both-express' | 'resource-server-fastify'
+  | 'esm'
+  | 'express-global'
+  | 'resource-server-express'
+  | 'both-express'
+  | 'resource-server-fastify'
+  | 'both-fastify'
 let checks: Record<Check, Run>
 let as: LocalAs
 let app: Child | undefined
@@ -291,14 +339,19 @@ beforeAll(async () => {
         '@codegrant/core': tarball('core'),
         '@codegrant/session': tarball('session'),
         '@codegrant/express': tarball('express'),
+        '@codegrant/fastify': tarball('fastify'),
         '@codegrant/resource-server': tarball('resource-server'),
-        ...Object.fromEntries(['express', 'express-session', 'fastify'].map(pinned)),
+        ...Object.fromEntries(
+          ['express', 'express-session', 'fastify', '@fastify/cookie', '@fastify/session'].map(
+            pinned,
+          ),
+        ),
       },
       devDependencies: Object.fromEntries(
         ['@types/express', '@types/express-session', '@types/node'].map(pinned),
       ),
-      // @codegrant/express depends on @codegrant/core and @codegrant/session 0.1.0: the
-      // tarballs, never the registry.
+      // @codegrant/express and @codegrant/fastify depend on @codegrant/core and
+      // @codegrant/session 0.1.0: the tarballs, never the registry.
       overrides: {
         '@codegrant/core': '$@codegrant/core',
         '@codegrant/session': '$@codegrant/session',
@@ -356,6 +409,11 @@ describe('an app built from the packed tarballs', () => {
       false,
     )
     expect(existsSync(join(modules, '@codegrant/session/node_modules/@codegrant/core'))).toBe(false)
+    for (const copy of ['core', 'session']) {
+      expect(existsSync(join(modules, `@codegrant/fastify/node_modules/@codegrant/${copy}`))).toBe(
+        false,
+      )
+    }
   })
 
   it('inlines the private @codegrant/internal: no packed file names it, no manifest depends on it', () => {
@@ -450,11 +508,14 @@ describe('an app built from the packed tarballs', () => {
     expect(checks['resource-server-fastify'].code).toBe(0)
   })
 
+  it('type-checks @codegrant/fastify and @codegrant/resource-server/fastify in one program (node10)', () => {
+    expect(checks['both-fastify'].output).toBe('')
+    expect(checks['both-fastify'].code).toBe(0)
+  })
+
   it('loads every entry point with require() from CommonJS', async () => {
     const smoke = await run(process.execPath, ['cjs/smoke.cjs'], join(dir, 'app'))
-    expect(smoke.output.trim()).toBe(
-      JSON.stringify(['function', 'function', 'function', 'function', 'function', 'function']),
-    )
+    expect(smoke.output.trim()).toBe(JSON.stringify(Array(7).fill('function')))
     expect(smoke.code).toBe(0)
   })
 

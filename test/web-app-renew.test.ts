@@ -1,20 +1,39 @@
-// renewSession(): the rolling expiry of examples/web-app without a Set-Cookie on every response.
+// renewSession(): the rolling expiry of examples/web-app (Express) and examples/fastify-web-app
+// without a Set-Cookie on every response: one suite over both, each on its own session library.
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
 import express from 'express'
 import session from 'express-session'
+import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { renewSession, SESSION_MAX_AGE_SECONDS } from '../examples/web-app/src/app.js'
+import {
+  renewSession as renewExpressSession,
+  SESSION_MAX_AGE_SECONDS,
+} from '../examples/web-app/src/app.js'
+import {
+  renewSession as renewFastifySession,
+  SESSION_MAX_AGE_SECONDS as FASTIFY_SESSION_MAX_AGE_SECONDS,
+} from '../examples/fastify-web-app/src/app.js'
 
-const store = new session.MemoryStore()
-let server: Server
-let base: string
+/** What a test sees of one app: its URL and its store's entries. */
+interface RenewApp {
+  readonly base: string
+  /** The stored session of a `name=value` cookie pair. */
+  stored(cookie: string): Promise<{ expires: number; renewedAt?: number }>
+  close(): Promise<void>
+}
 
-beforeAll(async () => {
+const SECRET = 'renew-test-secret-0123456789abcdef'
+
+/** examples/web-app's renewSession on express-session, a stand-in for auth() before it. */
+async function startExpress(): Promise<RenewApp> {
+  const store = new session.MemoryStore()
   const app = express()
   app.use(
     session({
-      secret: 'renew-test-secret-0123456789abcdef',
+      secret: SECRET,
       resave: false,
       saveUninitialized: false,
       rolling: false,
@@ -28,7 +47,7 @@ beforeAll(async () => {
     ;(req as unknown as { auth: { isAuthenticated: boolean } }).auth = { isAuthenticated: loggedIn }
     next()
   })
-  app.use(renewSession(60))
+  app.use(renewExpressSession(60))
   app.get('/login', (req, res) => {
     ;(req.session as unknown as { user?: string }).user = 'u'
     res.json({ ok: true })
@@ -40,42 +59,106 @@ beforeAll(async () => {
   app.get('/me', (_req, res) => {
     res.json({ ok: true })
   })
-  await new Promise<void>((resolve) => {
-    server = app.listen(0, '127.0.0.1', () => resolve())
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-afterAll(async () => {
-  vi.useRealTimers()
-  await new Promise((resolve) => server.close(resolve))
-})
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stored: (cookie) => {
+      const sid = decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!
+      return new Promise((resolve, reject) =>
+        store.get(sid, (err, value) =>
+          err || !value
+            ? reject(err ?? new Error('gone'))
+            : resolve({
+                expires: new Date(value.cookie.expires!).getTime(),
+                ...((value as { renewedAt?: number }).renewedAt !== undefined
+                  ? { renewedAt: (value as { renewedAt?: number }).renewedAt! }
+                  : {}),
+              }),
+        ),
+      )
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}
+
+/** examples/fastify-web-app's renewSession on @fastify/session, a stand-in for fastifyAuth before it. */
+async function startFastify(): Promise<RenewApp> {
+  const entries = new Map<string, Record<string, unknown>>()
+  const app = Fastify()
+  await app.register(fastifyCookie)
+  await app.register(fastifySession, {
+    secret: SECRET,
+    saveUninitialized: false,
+    rolling: false,
+    store: new fastifySession.MemoryStore(entries as Map<string, never>),
+    cookie: {
+      secure: false,
+      httpOnly: true,
+      sameSite: 'lax',
+      maxAge: FASTIFY_SESSION_MAX_AGE_SECONDS * 1000,
+    },
+  })
+  const data = (request: { session: unknown }) => request.session as Record<string, unknown>
+  // Stands in for fastifyAuth: `request.auth.isAuthenticated` when the session says so.
+  app.addHook('onRequest', (request, _reply, done) => {
+    Reflect.set(request, 'auth', { isAuthenticated: data(request).user !== undefined })
+    done()
+  })
+  app.addHook('onRequest', renewFastifySession(60))
+  app.get('/login', async (request) => {
+    data(request).user = 'u'
+    return { ok: true }
+  })
+  app.get('/anonymous', async (request) => {
+    data(request).note = 'n'
+    return { ok: true }
+  })
+  app.get('/me', async () => ({ ok: true }))
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    base: address,
+    stored: async (cookie) => {
+      const sid = decodeURIComponent(cookie.split('=')[1]!).split('.')[0]!
+      const value = entries.get(sid)
+      if (value === undefined) throw new Error('gone')
+      const expires = (value.cookie as { expires: Date | string }).expires
+      return {
+        expires: new Date(expires).getTime(),
+        ...(typeof value.renewedAt === 'number' ? { renewedAt: value.renewedAt } : {}),
+      }
+    },
+    close: () => app.close(),
+  }
+}
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0)
-
-async function get(path: string, cookie?: string) {
-  const res = await fetch(`${base}${path}`, cookie === undefined ? {} : { headers: { cookie } })
-  await res.arrayBuffer()
-  return res.headers.get('set-cookie')
-}
-
 const expiresOf = (setCookie: string) => Date.parse(/Expires=([^;]+)/.exec(setCookie)![1]!)
 
-async function storedSession(
-  cookie: string,
-): Promise<session.SessionData & { renewedAt?: number }> {
-  const sid = decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!
-  const stored = await new Promise<session.SessionData>((resolve, reject) =>
-    store.get(sid, (err, value) =>
-      err || !value ? reject(err ?? new Error('gone')) : resolve(value),
-    ),
-  )
-  return stored
-}
+describe.each([
+  { name: 'web-app', start: startExpress },
+  { name: 'fastify-web-app', start: startFastify },
+])('renewSession of examples/$name (rolling expiry, throttled)', ({ start }) => {
+  let app: RenewApp
+  let base: string
+  beforeAll(async () => {
+    app = await start()
+    base = app.base
+  })
+  afterAll(async () => {
+    vi.useRealTimers()
+    await app?.close()
+  })
 
-const storedExpiry = async (cookie: string) =>
-  new Date((await storedSession(cookie)).cookie.expires!).getTime()
+  async function get(path: string, cookie?: string) {
+    const res = await fetch(`${base}${path}`, cookie === undefined ? {} : { headers: { cookie } })
+    await res.arrayBuffer()
+    return res.headers.get('set-cookie')
+  }
+  const storedSession = (cookie: string) => app.stored(cookie)
+  const storedExpiry = async (cookie: string) => (await app.stored(cookie)).expires
 
-describe('renewSession (rolling expiry, throttled)', () => {
   it('re-sends the cookie and rewrites the store entry only when the last renewal is a minute old', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(T0)

@@ -39,7 +39,8 @@ export interface SessionStore {
  *   `req.session.cookie.maxAge`.
  * - @fastify/session: `id` = `request.session.sessionId`, `data` = `request.session`, `store` =
  *   `request.sessionStore`, the promise forms of `save()` / `regenerate()` / `destroy()`,
- *   `expireIn` sets `request.session.cookie.maxAge`.
+ *   `expireIn` sets `request.session.cookie.expires` (not `maxAge`, which `regenerate()` carries
+ *   over to the new session).
  *
  * Failures of `save`, `regenerate` and `destroy` should reject with `AuthError`
  * `ERR_STORE_UNAVAILABLE` (the vault's own store calls already do).
