@@ -38,7 +38,7 @@ function enforce(
   let decision: ReturnType<typeof decideAccess>
   try {
     decision = decideAccess(rule, {
-      user: auth?.user,
+      user: auth?.idTokenClaims,
       router,
       method: req.method,
       url: req.originalUrl,

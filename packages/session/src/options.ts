@@ -3,6 +3,7 @@ import { AuthError } from './errors.js'
 import { createMemoryLock, type SessionLock } from './lock.js'
 import { createMemorySessionIndex, type SessionIndex } from './session-index.js'
 import { createTokenCipher, type TokenCipher } from './token-cipher.js'
+import { DEFAULT_IDENTITY_CLAIM_FILTER } from './user-claims.js'
 
 /** Receives operational events the package does not throw (revocation failed, ...). */
 export interface AuthLogger {
@@ -91,6 +92,13 @@ export interface AuthOptions {
    * @see https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims
    */
   fetchUserInfoAtLogin?: boolean
+  /**
+   * The claims kept out of `req.auth.user` (they stay in `req.auth.idTokenClaims`): replaces the
+   * default list. `sub` cannot be filtered. `[]` keeps every claim in `user`.
+   * @default {@link DEFAULT_IDENTITY_CLAIM_FILTER}: `iss`, `aud`, `exp`, `iat`, `nbf`, `jti`,
+   *   `nonce`, `azp`, `auth_time`, `acr`, `amr`, `at_hash`, `c_hash`, `s_hash`, `sid`
+   */
+  identityClaimFilter?: readonly string[]
   logger?: AuthLogger
 }
 
@@ -117,6 +125,7 @@ export interface ResolvedOptions {
   readonly sessionIndex: SessionIndex
   readonly revokeOnLogout: boolean
   readonly fetchUserInfoAtLogin: boolean
+  readonly identityClaimFilter: ReadonlySet<string>
   readonly logger: AuthLogger | undefined
 }
 
@@ -253,6 +262,7 @@ const OPTION_KEYS = [
   'sessionIndex',
   'revokeOnLogout',
   'fetchUserInfoAtLogin',
+  'identityClaimFilter',
   'logger',
 ] as const satisfies readonly (keyof AuthOptions)[]
 
@@ -343,6 +353,19 @@ function refuseUnknown(
         : `known: ${known.map((k) => `"${prefix}${k}"`).join(', ')}`
     throw new TypeError(`auth(): unknown option ${name}: ${hint}`)
   }
+}
+
+function claimFilter(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set(DEFAULT_IDENTITY_CLAIM_FILTER)
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
+    throw new TypeError('auth(): "identityClaimFilter" must be an array of claim names')
+  }
+  if (value.includes('sub')) {
+    throw new TypeError(
+      'auth(): "identityClaimFilter" may not contain "sub" (the user\'s identifier)',
+    )
+  }
+  return new Set(value as readonly string[])
 }
 
 /**
@@ -443,6 +466,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     sessionIndex: index ?? createMemorySessionIndex(),
     revokeOnLogout: options.revokeOnLogout ?? true,
     fetchUserInfoAtLogin: options.fetchUserInfoAtLogin ?? false,
+    identityClaimFilter: claimFilter(options.identityClaimFilter),
     logger,
   })
 }
