@@ -2,6 +2,7 @@ import { isCodegrantError, type Client } from '@codegrant/core'
 import { AuthError } from './errors.js'
 import { createMemoryLock, type SessionLock } from './lock.js'
 import { createMemorySessionIndex, type SessionIndex } from './session-index.js'
+import type { AfterCallback } from './after-callback.js'
 import { createTokenCipher, type TokenCipher } from './token-cipher.js'
 import { DEFAULT_IDENTITY_CLAIM_FILTER } from './user-claims.js'
 
@@ -99,6 +100,12 @@ export interface AuthOptions {
    *   `nonce`, `azp`, `auth_time`, `acr`, `amr`, `at_hash`, `c_hash`, `s_hash`, `sid`
    */
   identityClaimFilter?: readonly string[]
+  /**
+   * Called at each login once the callback is validated, before the session is written: return
+   * claims to keep with the user (enrich), or throw to refuse the login (`ERR_LOGIN_REFUSED`,
+   * 403, no session). See {@link AfterCallback}.
+   */
+  afterCallback?: AfterCallback
   logger?: AuthLogger
 }
 
@@ -126,6 +133,7 @@ export interface ResolvedOptions {
   readonly revokeOnLogout: boolean
   readonly fetchUserInfoAtLogin: boolean
   readonly identityClaimFilter: ReadonlySet<string>
+  readonly afterCallback: AfterCallback | undefined
   readonly logger: AuthLogger | undefined
 }
 
@@ -263,6 +271,7 @@ const OPTION_KEYS = [
   'revokeOnLogout',
   'fetchUserInfoAtLogin',
   'identityClaimFilter',
+  'afterCallback',
   'logger',
 ] as const satisfies readonly (keyof AuthOptions)[]
 
@@ -433,6 +442,9 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
       throw new TypeError(`auth(): "${name}" must be a boolean`)
     }
   }
+  if (options.afterCallback !== undefined && typeof options.afterCallback !== 'function') {
+    throw new TypeError('auth(): "afterCallback" must be a function')
+  }
   const localLock = createMemoryLock()
   const resolvedRoutes = Object.freeze({
     login: path('routes.login', routes.login, '/login'),
@@ -467,6 +479,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     revokeOnLogout: options.revokeOnLogout ?? true,
     fetchUserInfoAtLogin: options.fetchUserInfoAtLogin ?? false,
     identityClaimFilter: claimFilter(options.identityClaimFilter),
+    afterCallback: options.afterCallback,
     logger,
   })
 }

@@ -34,8 +34,10 @@ export interface StoredLogin {
  * so the hot path of an authenticated request does not decrypt).
  */
 export interface StoredUser {
-  /** The ID token claims. */
+  /** The ID token claims (completed from UserInfo and `afterCallback` when configured). */
   claims: IdTokenClaims
+  /** What `afterCallback` returned at login: set again over the claims of each new ID token. */
+  appClaims?: Record<string, unknown>
   /** The issuer and client the user logged in with (several `auth()` routers may share a session). */
   issuer: string
   clientId: string
@@ -72,7 +74,8 @@ export function isStoredUser(value: unknown): value is StoredUser {
     isNumber(value.tokenVersion) &&
     isNumber(value.tokensObtainedAt) &&
     isNumber(value.loggedInAt) &&
-    (value.accessTokenExpiresAt === undefined || isNumber(value.accessTokenExpiresAt))
+    (value.accessTokenExpiresAt === undefined || isNumber(value.accessTokenExpiresAt)) &&
+    (value.appClaims === undefined || isObject(value.appClaims))
   )
 }
 
