@@ -92,11 +92,13 @@ export function auth(options: AuthOptions): Router {
   const { routes } = config
   const callback = callbackHandler(ctx)
   const logout = logoutHandler(ctx)
-  router.get(routes.login, loginHandler(ctx))
+  if (routes.login !== false) router.get(routes.login, loginHandler(ctx))
   router.get(routes.callback, callback)
   router.post(routes.callback, form, callback)
-  router.get(routes.logout, logout)
-  router.post(routes.logout, logout)
+  if (routes.logout !== false) {
+    router.get(routes.logout, logout)
+    router.post(routes.logout, logout)
+  }
   if (routes.backchannelLogout !== false) {
     router.post(routes.backchannelLogout, form, backchannelLogoutHandler(ctx))
   }

@@ -1,4 +1,6 @@
 export { auth } from './auth.js'
+export { login, logout } from './login-logout.js'
+export type { LoginOptions, LogoutOptions } from '@codegrant/session'
 export type { AuthLogger, AuthOptions, AuthRoutes } from '@codegrant/session'
 export { AuthError, isAuthError } from '@codegrant/session'
 export type { AuthErrorCode } from '@codegrant/session'

@@ -66,7 +66,8 @@ function enforce(
       res.status(decision.status).set(decision.headers).json(decision.body)
       return
     case 'step-up':
-      // A step-up decision is made only for a request that went through auth().
+    case 'login':
+      // These decisions are made only for a request that went through auth().
       if (router !== undefined) redirectToLogin(req, res, router.ctx, decision.login).catch(next)
       return
   }

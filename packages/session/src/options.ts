@@ -15,12 +15,15 @@ export interface AuthLogger {
  * Paths of the routes the login middleware (`auth()`) mounts, relative to where it is mounted.
  */
 export interface AuthRoutes {
-  /** @default '/login' */
-  login?: string
+  /**
+   * `false` mounts no login route: logins start from the app's handlers (`login(req, res)` of the
+   * adapter) and from the guards. @default '/login'
+   */
+  login?: string | false
   /** Must be the path of the client's `redirectUri`. @default '/callback' */
   callback?: string
-  /** @default '/logout' */
-  logout?: string
+  /** `false` mounts no logout route: call the adapter's `logout(req, res)`. @default '/logout' */
+  logout?: string | false
   /** OpenID Connect Back-Channel Logout endpoint, or `false` for none. @default '/backchannel-logout' */
   backchannelLogout?: string | false
 }
@@ -85,6 +88,12 @@ export interface AuthOptions {
   /** Revoke the refresh token at logout when the AS has a revocation endpoint. @default true */
   revokeOnLogout?: boolean
   /**
+   * Logout ends the local session only (revoking the refresh token when `revokeOnLogout`) and
+   * redirects to `logoutReturnTo`, never to the AS's end_session_endpoint: the user stays logged
+   * in at the AS. A logout call may choose otherwise (`localLogout` of its options). @default false
+   */
+  localLogout?: boolean
+  /**
    * At login, when the ID token lacks the claims of a scope asked for (`profile`, `email`,
    * `address`, `phone`) and the AS has a `userinfo_endpoint`, fetch them from UserInfo (its
    * `sub` must be the ID token's) and keep them with the user. The ID token's claims always win;
@@ -131,6 +140,7 @@ export interface ResolvedOptions {
   readonly localLock: SessionLock
   readonly sessionIndex: SessionIndex
   readonly revokeOnLogout: boolean
+  readonly localLogout: boolean
   readonly fetchUserInfoAtLogin: boolean
   readonly identityClaimFilter: ReadonlySet<string>
   readonly afterCallback: AfterCallback | undefined
@@ -269,6 +279,7 @@ const OPTION_KEYS = [
   'lock',
   'sessionIndex',
   'revokeOnLogout',
+  'localLogout',
   'fetchUserInfoAtLogin',
   'identityClaimFilter',
   'afterCallback',
@@ -437,7 +448,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   if (logger !== undefined && (!isObject(logger) || typeof logger.warn !== 'function')) {
     throw new TypeError('auth(): "logger" must have a warn() method')
   }
-  for (const name of ['revokeOnLogout', 'fetchUserInfoAtLogin'] as const) {
+  for (const name of ['revokeOnLogout', 'fetchUserInfoAtLogin', 'localLogout'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') {
       throw new TypeError(`auth(): "${name}" must be a boolean`)
     }
@@ -447,9 +458,9 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   }
   const localLock = createMemoryLock()
   const resolvedRoutes = Object.freeze({
-    login: path('routes.login', routes.login, '/login'),
+    login: routes.login === false ? false : path('routes.login', routes.login, '/login'),
     callback: path('routes.callback', routes.callback, '/callback'),
-    logout: path('routes.logout', routes.logout, '/logout'),
+    logout: routes.logout === false ? false : path('routes.logout', routes.logout, '/logout'),
     backchannelLogout:
       backchannel === false
         ? false
@@ -477,6 +488,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     localLock,
     sessionIndex: index ?? createMemorySessionIndex(),
     revokeOnLogout: options.revokeOnLogout ?? true,
+    localLogout: options.localLogout ?? false,
     fetchUserInfoAtLogin: options.fetchUserInfoAtLogin ?? false,
     identityClaimFilter: claimFilter(options.identityClaimFilter),
     afterCallback: options.afterCallback,
