@@ -44,6 +44,13 @@ export interface AuthOptions {
    */
   secret: string | readonly string[]
   routes?: AuthRoutes
+  /**
+   * Every request through the login middleware requires a logged-in user, as behind
+   * `requiresAuth()`, except the middleware's own routes (login, callback, logout, back-channel
+   * logout): a page request is sent to log in, a JSON request gets `401`. Mount public routes
+   * before the middleware, or leave this off and guard routes one by one. @default false
+   */
+  authRequired?: boolean
   /** Scope of the login. @default the client's scope */
   scope?: string
   /** RFC 8707 resource indicator(s) the access token is requested for. */
@@ -123,6 +130,7 @@ export interface ResolvedOptions {
   readonly getClient: () => Promise<Client>
   readonly cipher: TokenCipher
   readonly routes: Readonly<Required<AuthRoutes>>
+  readonly authRequired: boolean
   readonly scope: string | undefined
   readonly resource: string | string[] | undefined
   readonly audience: string | undefined
@@ -263,6 +271,7 @@ const OPTION_KEYS = [
   'client',
   'secret',
   'routes',
+  'authRequired',
   'scope',
   'resource',
   'audience',
@@ -305,7 +314,6 @@ const OPTION_HINTS: Readonly<Record<string, string>> = {
   postLogoutRedirect: 'renamed to "logoutReturnTo"',
   requiredScopes:
     'auth() does not check scopes: guard the routes with claimCheck() / requiresAuth(), or an API with @codegrant/resource-server',
-  authRequired: 'guard routes with requiresAuth() instead',
   issuerBaseURL: 'the issuer belongs in createClient({ issuer }) ("client")',
   baseURL: 'the redirect URI belongs in createClient({ redirectUri }) ("client")',
   clientID: 'the client id belongs in createClient({ clientId }) ("client")',
@@ -448,7 +456,12 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   if (logger !== undefined && (!isObject(logger) || typeof logger.warn !== 'function')) {
     throw new TypeError('auth(): "logger" must have a warn() method')
   }
-  for (const name of ['revokeOnLogout', 'fetchUserInfoAtLogin', 'localLogout'] as const) {
+  for (const name of [
+    'revokeOnLogout',
+    'fetchUserInfoAtLogin',
+    'localLogout',
+    'authRequired',
+  ] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') {
       throw new TypeError(`auth(): "${name}" must be a boolean`)
     }
@@ -471,6 +484,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     getClient: clientGetter(options.client, resolvedRoutes.callback),
     cipher: createTokenCipher(secrets as readonly string[]),
     routes: resolvedRoutes,
+    authRequired: options.authRequired ?? false,
     scope: optionalString('scope', options.scope),
     resource,
     audience: optionalString('audience', options.audience),
