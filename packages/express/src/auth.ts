@@ -3,6 +3,7 @@ import {
   createRequestAuth,
   endExpiredSession,
   gateRequest,
+  isPageNavigation,
   holdsOwnUser,
   missingSession,
   prepareSession,
@@ -73,7 +74,7 @@ export function auth(options: AuthOptions): Router {
   const router = express.Router()
   const form = express.urlencoded({ extended: false, limit: '64kb' })
 
-  // authRequired: the guard decision for every request but auth()'s own routes.
+  // authRequired and attemptSilentLogin: decided for every request but auth()'s own routes.
   const gate = (req: Request, res: Response, session: VaultSession, next: NextFunction): void => {
     let decision: GateDecision
     try {
@@ -84,6 +85,14 @@ export function auth(options: AuthOptions): Router {
         url: req.originalUrl,
         get prefersJson() {
           return req.xhr || req.accepts(['html', 'json']) === 'json'
+        },
+        get pageNavigation() {
+          return isPageNavigation(req.method, {
+            accept: req.get('accept'),
+            secFetchMode: req.get('sec-fetch-mode'),
+            secFetchDest: req.get('sec-fetch-dest'),
+            xRequestedWith: req.get('x-requested-with'),
+          })
         },
       })
     } catch (err) {

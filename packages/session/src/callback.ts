@@ -91,6 +91,27 @@ function userInfoLoginError(err: unknown): AuthError {
   return loginError(err)
 }
 
+/**
+ * The AS errors that answer a `prompt=none` request when the user would have to interact.
+ *
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthError
+ */
+const INTERACTION_NEEDED: ReadonlySet<string> = new Set([
+  'login_required',
+  'interaction_required',
+  'consent_required',
+  'account_selection_required',
+])
+
+/** Whether a callback failure is the AS saying a silent login needs the user. */
+function needsInteraction(err: unknown): boolean {
+  return (
+    isCodegrantError(err, 'ERR_AUTHORIZATION_ERROR') &&
+    typeof err.error === 'string' &&
+    INTERACTION_NEEDED.has(err.error)
+  )
+}
+
 /** Marks the second, same-site submission of a form_post response. */
 const RESUBMIT = 'codegrant_resubmit'
 
@@ -298,6 +319,12 @@ export async function completeLogin(
   try {
     result = await handleCallback(client, callbackInput(client, input), entry.transaction)
   } catch (err) {
+    if (entry.silent === true && needsInteraction(err)) {
+      // The silent login found no usable AS session: back to the page, unauthenticated. The
+      // session keeps its mark, so this is the only attempt.
+      await vault.save(session)
+      return { kind: 'redirect', redirectTo: entry.returnTo, headers: NO_STORE }
+    }
     return fail(loginError(err))
   }
   const claims = result.claims

@@ -2,6 +2,7 @@ import { createAuthorizationRequest } from '@codegrant/core'
 import { asUnavailable } from './as-error.js'
 import { clientOf, type AuthContext } from './context.js'
 import { NO_STORE, type Redirect } from './outcome.js'
+import { markSilentLoginTried } from './session-record.js'
 import type { VaultSession } from './session-vault.js'
 
 /** What a login asks for beyond the configured defaults. */
@@ -17,6 +18,12 @@ export interface LoginParams {
    * (`prompt`, `login_hint`, `scope`, `acr_values` and `max_age` go to their named parameters).
    */
   authorizationParams?: Readonly<Record<string, string>>
+  /**
+   * A silent login (`attemptSilentLogin`): `prompt=none` whatever else is configured, the session
+   * marked as having made its attempt, and the "login needed" answers of the AS returning the
+   * browser to `returnTo` at the callback.
+   */
+  silent?: boolean
 }
 
 /** The authorization parameters core takes by name, and that name. */
@@ -139,7 +146,11 @@ export async function startLogin(
       ...(config.resource !== undefined ? { resource: config.resource } : {}),
       ...(config.audience !== undefined ? { audience: config.audience } : {}),
       ...(config.responseMode !== undefined ? { responseMode: config.responseMode } : {}),
-      ...(named.prompt !== undefined ? { prompt: named.prompt } : {}),
+      ...(params.silent === true
+        ? { prompt: 'none' }
+        : named.prompt !== undefined
+          ? { prompt: named.prompt }
+          : {}),
       ...(named.loginHint !== undefined ? { loginHint: named.loginHint } : {}),
       ...(acrValues !== undefined ? { acrValues } : {}),
       ...(maxAge !== undefined ? { maxAge } : {}),
@@ -151,12 +162,14 @@ export async function startLogin(
   const { transaction } = request
   warnWithoutOfflineAccess(ctx, transaction.scope)
   warnRedirectElsewhere(ctx, params.mountPath, client.redirectUri)
+  if (params.silent === true) markSilentLoginTried(session.data, ctx.vault.sessionKey)
   await ctx.vault.addLogin(session, {
     transaction,
     issuer: client.issuer,
     clientId: client.clientId,
     returnTo: params.returnTo,
     ...(params.acrValues !== undefined ? { acrValues: params.acrValues } : {}),
+    ...(params.silent === true ? { silent: true as const } : {}),
   })
   return { redirectTo: request.url.href, headers: NO_STORE }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { buildEndSessionUrl, revokeToken, type Client } from '@codegrant/core'
 import { clientOf, identityOf, type AuthContext } from './context.js'
 import { NO_STORE, type Redirect } from './outcome.js'
+import { markSilentLoginTried } from './session-record.js'
 import type { VaultSession } from './session-vault.js'
 
 /** What a logout does beyond the configured defaults ({@link logoutParams} checks them). */
@@ -37,7 +38,15 @@ export async function logOut(
   const user = vault.readUser(session, identityOf(ctx))
   const tokens = user?.tokens
   // The local session ends first, whatever the AS says afterwards.
-  await vault.endSession(session, 'destroy')
+  if (config.attemptSilentLogin) {
+    // A new session that remembers the logout: a silent login must not log the user back in
+    // (after a local logout the AS session is still there).
+    await vault.endSession(session, 'regenerate')
+    markSilentLoginTried(session.data, vault.sessionKey)
+    await vault.save(session)
+  } else {
+    await vault.endSession(session, 'destroy')
+  }
   if (user === undefined) return { redirectTo: returnTo, headers: NO_STORE }
 
   let client: Client | undefined

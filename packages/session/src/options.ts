@@ -51,6 +51,16 @@ export interface AuthOptions {
    * before the middleware, or leave this off and guard routes one by one. @default false
    */
   authRequired?: boolean
+  /**
+   * Give an unauthenticated browser one silent login (`prompt=none`) per session at its first
+   * page request (a GET navigation asking for HTML): a user already logged in at the AS comes back
+   * logged in, without a login page. When the AS answers `login_required`,
+   * `interaction_required`, `consent_required` or `account_selection_required`, the browser
+   * returns to the page it asked for, unauthenticated, and no other attempt is made in that
+   * session (a logout keeps it so). @default false
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest (prompt=none)
+   */
+  attemptSilentLogin?: boolean
   /** Scope of the login. @default the client's scope */
   scope?: string
   /** RFC 8707 resource indicator(s) the access token is requested for. */
@@ -131,6 +141,7 @@ export interface ResolvedOptions {
   readonly cipher: TokenCipher
   readonly routes: Readonly<Required<AuthRoutes>>
   readonly authRequired: boolean
+  readonly attemptSilentLogin: boolean
   readonly scope: string | undefined
   readonly resource: string | string[] | undefined
   readonly audience: string | undefined
@@ -272,6 +283,7 @@ const OPTION_KEYS = [
   'secret',
   'routes',
   'authRequired',
+  'attemptSilentLogin',
   'scope',
   'resource',
   'audience',
@@ -461,6 +473,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     'fetchUserInfoAtLogin',
     'localLogout',
     'authRequired',
+    'attemptSilentLogin',
   ] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') {
       throw new TypeError(`auth(): "${name}" must be a boolean`)
@@ -485,6 +498,7 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     cipher: createTokenCipher(secrets as readonly string[]),
     routes: resolvedRoutes,
     authRequired: options.authRequired ?? false,
+    attemptSilentLogin: options.attemptSilentLogin ?? false,
     scope: optionalString('scope', options.scope),
     resource,
     audience: optionalString('audience', options.audience),

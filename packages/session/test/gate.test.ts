@@ -5,6 +5,7 @@ import {
   createContext,
   gateRequest,
   isOwnRoute,
+  isPageNavigation,
   resolveOptions,
   type GateInput,
   type VaultSession,
@@ -42,6 +43,7 @@ const input = (over: Partial<GateInput> = {}): GateInput => ({
   method: 'GET',
   url: '/orders?page=2',
   prefersJson: false,
+  pageNavigation: false,
   ...over,
 })
 
@@ -74,5 +76,50 @@ describe('gateRequest', () => {
       status: 401,
     })
     expect(gateRequest(ctx, anonymous(), input({ path: '/callback' }))).toEqual({ action: 'next' })
+  })
+})
+
+describe('isPageNavigation', () => {
+  const none = {
+    accept: undefined,
+    secFetchMode: undefined,
+    secFetchDest: undefined,
+    xRequestedWith: undefined,
+  }
+  it('is a GET document navigation, or a GET naming text/html without Sec-Fetch headers', () => {
+    expect(
+      isPageNavigation('GET', { ...none, secFetchMode: 'navigate', secFetchDest: 'document' }),
+    ).toBe(true)
+    expect(isPageNavigation('GET', { ...none, accept: 'text/html,*/*;q=0.8' })).toBe(true)
+  })
+  it('is not a frame, a fetch(), an image, an XHR, a POST, or a favicon', () => {
+    const html = 'text/html'
+    expect(
+      isPageNavigation('GET', { ...none, secFetchMode: 'navigate', secFetchDest: 'iframe' }),
+    ).toBe(false)
+    expect(isPageNavigation('GET', { ...none, secFetchMode: 'cors', accept: html })).toBe(false)
+    expect(isPageNavigation('GET', { ...none, accept: 'image/avif,image/*,*/*;q=0.8' })).toBe(false)
+    expect(
+      isPageNavigation('GET', { ...none, accept: html, xRequestedWith: 'XMLHttpRequest' }),
+    ).toBe(false)
+    expect(isPageNavigation('POST', { ...none, accept: html })).toBe(false)
+  })
+})
+
+describe('gateRequest with attemptSilentLogin', () => {
+  it('starts one silent login per session, for page navigations only', () => {
+    const ctx = createContext(options({ attemptSilentLogin: true }))
+    const session = anonymous()
+    expect(gateRequest(ctx, session, input())).toEqual({ action: 'next' })
+    expect(gateRequest(ctx, session, input({ pageNavigation: true, path: '/login' }))).toEqual({
+      action: 'next',
+    })
+    expect(gateRequest(ctx, session, input({ pageNavigation: true }))).toEqual({
+      action: 'login',
+      login: { returnTo: '/orders?page=2', silent: true },
+    })
+    // The mark is set by startLogin; with it, no other attempt.
+    ;(session.data as Record<string, unknown>)[ctx.vault.sessionKey] = { silentLoginTried: true }
+    expect(gateRequest(ctx, session, input({ pageNavigation: true }))).toEqual({ action: 'next' })
   })
 })
