@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { rollup } from 'rollup'
 import { dts } from 'rollup-plugin-dts'
 
-const BUNDLED = ['packages/core', 'packages/resource-server']
+const BUNDLED = ['packages/core', 'packages/session', 'packages/resource-server']
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -60,6 +60,8 @@ async function bundle(dir, extension, plugins) {
     input,
     external,
     plugins,
+    // Importing a Node built-in has no side effect: one the bundle ends up not using is dropped.
+    treeshake: { moduleSideEffects: (id, isExternal) => !(isExternal && id.startsWith('node:')) },
     onwarn(warning) {
       throw new Error(`${dir}: rollup: ${warning.message}`)
     },

@@ -6,7 +6,9 @@
 export default [
   {
     id: 'introspection-string-active',
-    description: 'introspection `active: "true"` (a string) treated as active',
+    description:
+      'introspection `active: "true"` (a string) treated as active. Equivalent since introspection is openid-client\'s tokenIntrospection: oauth4webapi refuses an `active` that is not a boolean before our check runs; regressions.test.ts pins the refusal (string, number, null)',
+    equivalent: true,
     file: 'packages/resource-server/src/introspection.ts',
     from: 'if (response.active !== true)',
     to: "if (response.active !== true && response.active !== 'true')",

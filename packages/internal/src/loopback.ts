@@ -1,8 +1,14 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
 
 /** `::1` alone: IPv4-mapped addresses (`::ffff:7f00:1`) are not treated as loopback. */
-const IPV6_LOOPBACK = new BlockList()
-IPV6_LOOPBACK.addAddress('::1', 'ipv6')
+function ipv6Loopback(): BlockList {
+  const list = new BlockList()
+  list.addAddress('::1', 'ipv6')
+  return list
+}
+
+// Pure: a bundle that never calls isLoopbackHost leaves the list (and node:net) out.
+const IPV6_LOOPBACK = /* @__PURE__ */ ipv6Loopback()
 
 /**
  * True for `localhost`, `127.0.0.0/8` (a dotted quad, as the URL parser prints it) and `::1`

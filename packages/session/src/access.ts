@@ -1,4 +1,5 @@
 import type { IdTokenClaims } from '@codegrant/core'
+import { numberOption } from '@codegrant/internal'
 import type { AuthContext } from './context.js'
 import { AuthError } from './errors.js'
 import type { LoginParams } from './login.js'
@@ -51,13 +52,10 @@ export function accessRule(options: RequiresAuthOptions = {}): AccessRule {
   ) {
     throw new TypeError('"acrValues" must be a non-empty string or array of strings')
   }
-  const maxAge = options.maxAge
-  if (
-    maxAge !== undefined &&
-    (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0)
-  ) {
-    throw new TypeError('"maxAge" must be a non-negative integer (seconds)')
-  }
+  const maxAge =
+    options.maxAge === undefined
+      ? undefined
+      : numberOption(options.maxAge, 'maxAge', 0, { min: 0, integer: true })
   return Object.freeze({ acr: acr === undefined ? undefined : Object.freeze([...acr]), maxAge })
 }
 

@@ -1,4 +1,5 @@
 import { handleCallback, isCodegrantError, type Client, type CodegrantError } from '@codegrant/core'
+import { isSafeErrorCode } from '@codegrant/internal'
 import { randomBytes } from 'node:crypto'
 import { runAfterCallback, withAppClaims } from './after-callback.js'
 import { asUnavailable } from './as-error.js'
@@ -55,8 +56,7 @@ export function loginError(err: unknown): AuthError {
         },
       )
     case 'ERR_AUTHORIZATION_ERROR': {
-      const code =
-        typeof err.error === 'string' && /^[\w.-]{1,64}$/.test(err.error) ? err.error : 'error'
+      const code = isSafeErrorCode(err.error) ? err.error : 'error'
       return new AuthError(
         code === 'access_denied' ? 'ERR_ACCESS_DENIED' : 'ERR_LOGIN_FAILED',
         `Login failed: the authorization server returned "${code}"`,

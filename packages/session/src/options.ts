@@ -1,4 +1,5 @@
 import { isCodegrantError, type Client } from '@codegrant/core'
+import { booleanOption, fail, numberOption, optionalString } from '@codegrant/internal'
 import { AuthError } from './errors.js'
 import { createMemoryLock, type SessionLock } from './lock.js'
 import { createMemorySessionIndex, type SessionIndex } from './session-index.js'
@@ -168,27 +169,11 @@ export interface ResolvedOptions {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object'
 
-function path(name: string, value: unknown, fallback: string): string {
+/** A path of this app (`/`-rooted): the one validator the shared ones have no use for. */
+function path(value: unknown, name: string, fallback: string): string {
   if (value === undefined) return fallback
-  if (typeof value !== 'string' || !value.startsWith('/')) {
-    throw new TypeError(`auth(): "${name}" must be a path starting with "/"`)
-  }
-  return value
-}
-
-function count(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new TypeError(`auth(): "${name}" must be a number >= ${min}`)
-  }
-  return value
-}
-
-function optionalString(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`auth(): "${name}" must be a non-empty string`)
-  }
+  if (typeof value !== 'string' || !value.startsWith('/'))
+    fail(`"${name}" must be a path starting with "/"`)
   return value
 }
 
@@ -254,13 +239,11 @@ function clientGetter(client: unknown, callback: string): () => Promise<Client> 
   }
   if (isClient(client)) {
     const mismatch = redirectMismatch(client, callback)
-    if (mismatch !== undefined) throw new TypeError(`auth(): ${mismatch}`)
+    if (mismatch !== undefined) fail(mismatch)
     const ready = Promise.resolve(client)
     return () => ready
   }
-  throw new TypeError(
-    'auth(): "client" must be a Client from createClient() or a function returning one',
-  )
+  fail('"client" must be a Client from createClient() or a function returning one')
 }
 
 const isClient = (v: unknown): v is Client =>
@@ -391,19 +374,17 @@ function refuseUnknown(
       : near !== undefined
         ? `did you mean "${prefix}${near}"?`
         : `known: ${known.map((k) => `"${prefix}${k}"`).join(', ')}`
-    throw new TypeError(`auth(): unknown option ${name}: ${hint}`)
+    throw new TypeError(`unknown option ${name}: ${hint}`)
   }
 }
 
 function claimFilter(value: unknown): ReadonlySet<string> {
   if (value === undefined) return new Set(DEFAULT_IDENTITY_CLAIM_FILTER)
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new TypeError('auth(): "identityClaimFilter" must be an array of claim names')
+    fail('"identityClaimFilter" must be an array of claim names')
   }
   if (value.includes('sub')) {
-    throw new TypeError(
-      'auth(): "identityClaimFilter" may not contain "sub" (the user\'s identifier)',
-    )
+    fail('"identityClaimFilter" may not contain "sub" (the user\'s identifier)')
   }
   return new Set(value as readonly string[])
 }
@@ -412,29 +393,40 @@ function claimFilter(value: unknown): ReadonlySet<string> {
  * Validates the login middleware's options once, applies defaults and freezes the result.
  * Unknown options are refused with a "did you mean".
  *
- * @throws TypeError for an invalid or unknown option, naming it (`auth(): "secret" ...`).
+ * @param factory the function the options were given to, named in every message (an adapter
+ *   other than `auth()` passes its own name)
+ * @throws TypeError for an invalid or unknown option, naming it and the factory
+ *   (`auth(): "secret" ...`).
  */
-export function resolveOptions(options: AuthOptions): ResolvedOptions {
-  if (!isObject(options)) throw new TypeError('auth(): "options" must be an object')
+export function resolveOptions(options: AuthOptions, factory = 'auth()'): ResolvedOptions {
+  try {
+    return resolve(options)
+  } catch (err) {
+    // Every misuse found here is a TypeError naming the option; the factory says whose option.
+    if (err instanceof TypeError) throw new TypeError(`${factory}: ${err.message}`, { cause: err })
+    throw err
+  }
+}
+
+function resolve(options: AuthOptions): ResolvedOptions {
+  if (!isObject(options)) fail('"options" must be an object')
   refuseUnknown(options, OPTION_KEYS, '', OPTION_HINTS)
   const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret
   if (!Array.isArray(secrets) || secrets.length === 0) {
-    throw new TypeError(
-      `auth(): "secret" must be a string or a non-empty array of strings (${SECRET_IS})`,
-    )
+    fail(`"secret" must be a string or a non-empty array of strings (${SECRET_IS})`)
   }
   for (const s of secrets) {
     if (typeof s !== 'string' || s.length < 32) {
-      throw new TypeError(`auth(): "secret" must be at least 32 characters long (${SECRET_IS})`)
+      fail(`"secret" must be at least 32 characters long (${SECRET_IS})`)
     }
   }
   const routes = options.routes ?? {}
-  if (!isObject(routes)) throw new TypeError('auth(): "routes" must be an object')
+  if (!isObject(routes)) fail('"routes" must be an object')
   refuseUnknown(routes, ROUTE_KEYS, 'routes.', ROUTE_HINTS)
   const backchannel = routes.backchannelLogout
   const responseMode = options.responseMode
   if (responseMode !== undefined && responseMode !== 'query' && responseMode !== 'form_post') {
-    throw new TypeError('auth(): "responseMode" must be "query" or "form_post"')
+    fail('"responseMode" must be "query" or "form_post"')
   }
   const resource = options.resource
   if (
@@ -442,82 +434,79 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     typeof resource !== 'string' &&
     !(Array.isArray(resource) && resource.every((r) => typeof r === 'string'))
   ) {
-    throw new TypeError('auth(): "resource" must be a string or an array of strings')
+    fail('"resource" must be a string or an array of strings')
   }
   const params = options.authorizationParams
   if (
     params !== undefined &&
     (!isObject(params) || !Object.values(params).every((v) => typeof v === 'string'))
   ) {
-    throw new TypeError('auth(): "authorizationParams" must be an object of strings')
+    fail('"authorizationParams" must be an object of strings')
   }
   const absolute = options.absoluteDuration
-  if (absolute !== undefined && absolute !== false) count('absoluteDuration', absolute, 0, 1)
+  if (absolute !== undefined && absolute !== false)
+    numberOption(absolute, 'absoluteDuration', 0, { min: 1 })
   const lock = options.lock
   if (lock !== undefined && (!isObject(lock) || typeof lock.acquire !== 'function')) {
-    throw new TypeError('auth(): "lock" must be a SessionLock')
+    fail('"lock" must be a SessionLock')
   }
   const index = options.sessionIndex
   if (
     index !== undefined &&
     (!isObject(index) || typeof index.find !== 'function' || typeof index.forget !== 'function')
   ) {
-    throw new TypeError('auth(): "sessionIndex" must be a SessionIndex')
+    fail('"sessionIndex" must be a SessionIndex')
   }
   const logger = options.logger
   if (logger !== undefined && (!isObject(logger) || typeof logger.warn !== 'function')) {
-    throw new TypeError('auth(): "logger" must have a warn() method')
-  }
-  for (const name of [
-    'revokeOnLogout',
-    'fetchUserInfoAtLogin',
-    'localLogout',
-    'authRequired',
-    'attemptSilentLogin',
-  ] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
-      throw new TypeError(`auth(): "${name}" must be a boolean`)
-    }
+    fail('"logger" must have a warn() method')
   }
   if (options.afterCallback !== undefined && typeof options.afterCallback !== 'function') {
-    throw new TypeError('auth(): "afterCallback" must be a function')
+    fail('"afterCallback" must be a function')
   }
   const localLock = createMemoryLock()
   const resolvedRoutes = Object.freeze({
-    login: routes.login === false ? false : path('routes.login', routes.login, '/login'),
-    callback: path('routes.callback', routes.callback, '/callback'),
-    logout: routes.logout === false ? false : path('routes.logout', routes.logout, '/logout'),
+    login: routes.login === false ? false : path(routes.login, 'routes.login', '/login'),
+    callback: path(routes.callback, 'routes.callback', '/callback'),
+    logout: routes.logout === false ? false : path(routes.logout, 'routes.logout', '/logout'),
     backchannelLogout:
       backchannel === false
         ? false
-        : path('routes.backchannelLogout', backchannel, '/backchannel-logout'),
+        : path(backchannel, 'routes.backchannelLogout', '/backchannel-logout'),
   })
 
   return Object.freeze({
     getClient: clientGetter(options.client, resolvedRoutes.callback),
     cipher: createTokenCipher(secrets as readonly string[]),
     routes: resolvedRoutes,
-    authRequired: options.authRequired ?? false,
-    attemptSilentLogin: options.attemptSilentLogin ?? false,
-    scope: optionalString('scope', options.scope),
+    authRequired: booleanOption(options.authRequired, 'authRequired', false),
+    attemptSilentLogin: booleanOption(options.attemptSilentLogin, 'attemptSilentLogin', false),
+    scope: optionalString(options.scope, 'scope'),
     resource,
-    audience: optionalString('audience', options.audience),
+    audience: optionalString(options.audience, 'audience'),
     authorizationParams: params === undefined ? undefined : Object.freeze({ ...params }),
     responseMode,
-    defaultReturnTo: path('defaultReturnTo', options.defaultReturnTo, '/'),
-    logoutReturnTo: path('logoutReturnTo', options.logoutReturnTo, '/'),
-    postLogoutRedirectUri: optionalString('postLogoutRedirectUri', options.postLogoutRedirectUri),
-    maxTransactions: count('maxTransactions', options.maxTransactions, 10, 1),
-    refreshMargin: count('refreshMargin', options.refreshMargin, 60, 0),
+    defaultReturnTo: path(options.defaultReturnTo, 'defaultReturnTo', '/'),
+    logoutReturnTo: path(options.logoutReturnTo, 'logoutReturnTo', '/'),
+    postLogoutRedirectUri: optionalString(options.postLogoutRedirectUri, 'postLogoutRedirectUri'),
+    maxTransactions: numberOption(options.maxTransactions, 'maxTransactions', 10, {
+      min: 1,
+      integer: true,
+    }),
+    refreshMargin: numberOption(options.refreshMargin, 'refreshMargin', 60, { min: 0 }),
     absoluteDuration: absolute === undefined ? 604_800 : absolute,
-    sessionKey: optionalString('sessionKey', options.sessionKey) ?? 'codegrant',
-    touchAfter: count('touchAfter', options.touchAfter, 60, 0),
+    sessionKey: optionalString(options.sessionKey, 'sessionKey') ?? 'codegrant',
+    touchAfter: numberOption(options.touchAfter, 'touchAfter', 60, { min: 0 }),
     lock: lock ?? localLock,
     localLock,
     sessionIndex: index ?? createMemorySessionIndex(),
-    revokeOnLogout: options.revokeOnLogout ?? true,
-    localLogout: options.localLogout ?? false,
-    fetchUserInfoAtLogin: options.fetchUserInfoAtLogin ?? false,
+    revokeOnLogout: booleanOption(options.revokeOnLogout, 'revokeOnLogout', true),
+    localLogout: booleanOption(options.localLogout, 'localLogout', false),
+    fetchUserInfoAtLogin: booleanOption(
+      options.fetchUserInfoAtLogin,
+      'fetchUserInfoAtLogin',
+      false,
+    ),
     identityClaimFilter: claimFilter(options.identityClaimFilter),
     afterCallback: options.afterCallback,
     logger,

@@ -1,3 +1,4 @@
+import { numberOption } from '@codegrant/internal'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AuthError } from './errors.js'
@@ -32,13 +33,6 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
 // A live holder keeps the lock at most this many ttls in all.
 const MAX_HOLD_TTLS = 4
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0)
-    throw new TypeError(`"${name}" must be a positive number`)
-  return value
-}
-
 /**
  * A lock shared by every instance that uses the same Redis: `SET key token NX PX ttl` to take it,
  * a Lua compare-and-`PEXPIRE` every `ttl / 3` to keep it while the holder works (at most
@@ -58,9 +52,9 @@ export function createRedisLock(
   }
   const prefix = options.prefix ?? 'codegrant:lock:'
   if (typeof prefix !== 'string') throw new TypeError('"prefix" must be a string')
-  const ttl = positive('ttl', options.ttl, 15_000)
-  const waitTimeout = positive('waitTimeout', options.waitTimeout, 15_000)
-  const retryDelay = positive('retryDelay', options.retryDelay, 20)
+  const ttl = numberOption(options.ttl, 'ttl', 15_000, { above: 0 })
+  const waitTimeout = numberOption(options.waitTimeout, 'waitTimeout', 15_000, { above: 0 })
+  const retryDelay = numberOption(options.retryDelay, 'retryDelay', 20, { above: 0 })
 
   return Object.freeze({
     async acquire(key: string): Promise<ReleaseLock> {
