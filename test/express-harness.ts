@@ -44,7 +44,10 @@ export interface TestAppOptions {
   publicHost?: string
 }
 
-/** Starts an app: session, auth(), `/me`, `/token`, `/profile`, and an error handler that answers JSON. */
+/**
+ * Starts an app: session, auth(), `/me` (`{ sub, claims: user, idTokenClaims }`), `/token`,
+ * `/profile`, and an error handler that answers JSON.
+ */
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const app = express()
   const store = options.store ?? new session.MemoryStore()
@@ -79,7 +82,8 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       res.status(401).json({ error: 'unauthorized' })
       return
     }
-    res.json({ sub: authOf(req).user?.sub, claims: authOf(req).user })
+    const a = authOf(req)
+    res.json({ sub: a.user?.sub, claims: a.user, idTokenClaims: a.idTokenClaims })
   })
   app.get('/token', requiresAuth(), async (req, res, next) => {
     try {

@@ -62,7 +62,7 @@ beforeAll(async () => {
   app.get('/me', (req, res) => {
     const user = authOf(req).user
     if (user === undefined) res.status(401).json({ error: 'unauthorized' })
-    else res.json({ sub: user.sub, iss: user.iss })
+    else res.json({ sub: user.sub, iss: authOf(req).idTokenClaims?.iss })
   })
   app.get('/token', async (req, res, next) => {
     try {
@@ -98,7 +98,7 @@ beforeAll(async () => {
   keyed.get('/me', (req, res) => {
     const user = authOf(req).user
     if (user === undefined) res.status(401).json({ error: 'unauthorized' })
-    else res.json({ sub: user.sub, iss: user.iss })
+    else res.json({ sub: user.sub, iss: authOf(req).idTokenClaims?.iss })
   })
 })
 

@@ -47,11 +47,11 @@ describe('fetchUserInfoAtLogin', () => {
         sub: 'demo-user-1',
         name: 'Demo User',
         email: 'demo@example.com',
-        iss: as.issuer,
       })
       // The protocol claims are still the ID token's.
-      expect(first.body.claims.aud).toBe('web-basic')
-      expect(typeof first.body.claims.nonce).toBe('string')
+      expect(first.body.idTokenClaims.iss).toBe(as.issuer)
+      expect(first.body.idTokenClaims.aud).toBe('web-basic')
+      expect(typeof first.body.idTokenClaims.nonce).toBe('string')
       expect((await agent.json('/me')).body).toEqual(first.body)
     })
   })
@@ -70,11 +70,11 @@ describe('fetchUserInfoAtLogin', () => {
     await withApp({ routes, auth: { fetchUserInfoAtLogin: true } }, async (app) => {
       const agent = new Agent(app.url)
       await agent.login()
-      const before = (await agent.json('/me')).body.claims
+      const before = (await agent.json('/me')).body.idTokenClaims
       as.resetCounts()
       expect((await agent.request('/refresh', { method: 'POST' })).status).toBe(200)
       expect(as.grantCount('refresh_token')).toBe(1)
-      const after = (await agent.json('/me')).body.claims
+      const after = (await agent.json('/me')).body.idTokenClaims
       expect(after).toMatchObject({ name: 'Demo User', email: 'demo@example.com' })
       // A new ID token came with the refresh: its claims, not the login's, are the user's.
       expect(after.iat).toBeGreaterThanOrEqual(before.iat)

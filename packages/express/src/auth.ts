@@ -2,12 +2,15 @@ import {
   createContext,
   createRequestAuth,
   endExpiredSession,
+  gateRequest,
+  isPageNavigation,
   holdsOwnUser,
   missingSession,
   prepareSession,
   resolveOptions,
   type AuthContext,
   type AuthOptions,
+  type GateDecision,
   type RequestAuth,
   type VaultSession,
 } from '@codegrant/session'
@@ -20,6 +23,7 @@ import {
   logoutHandler,
 } from './handlers.js'
 import { attachContext } from './request-context.js'
+import { answerDecision } from './requires-auth.js'
 
 const SESSION_REQUIRED =
   'express-session is not mounted before auth(): add app.use(session({ secret, resave: false, ' +
@@ -70,33 +74,68 @@ export function auth(options: AuthOptions): Router {
   const router = express.Router()
   const form = express.urlencoded({ extended: false, limit: '64kb' })
 
-  const proceed = (req: Request, session: VaultSession, next: NextFunction): void => {
+  // authRequired and attemptSilentLogin: decided for every request but auth()'s own routes.
+  const gate = (req: Request, res: Response, session: VaultSession, next: NextFunction): void => {
+    let decision: GateDecision
+    try {
+      decision = gateRequest(ctx, session, {
+        path: req.path,
+        mountPath: req.baseUrl,
+        method: req.method,
+        url: req.originalUrl,
+        get prefersJson() {
+          return req.xhr || req.accepts(['html', 'json']) === 'json'
+        },
+        get pageNavigation() {
+          return isPageNavigation(req.method, {
+            accept: req.get('accept'),
+            secFetchMode: req.get('sec-fetch-mode'),
+            secFetchDest: req.get('sec-fetch-dest'),
+            xRequestedWith: req.get('x-requested-with'),
+          })
+        },
+      })
+    } catch (err) {
+      next(err)
+      return
+    }
+    answerDecision(decision, req, res, next, ctx)
+  }
+
+  const proceed = (
+    req: Request,
+    res: Response,
+    session: VaultSession,
+    next: NextFunction,
+  ): void => {
     claimRequest(req, ctx, session)
     // Absolute lifetime reached: the session ends whatever the activity.
     const ending = endExpiredSession(ctx, session)
-    if (ending === undefined) next()
-    else ending.then(() => next(), next)
+    if (ending === undefined) gate(req, res, session, next)
+    else ending.then(() => gate(req, res, session, next), next)
   }
 
-  router.use((req: Request, _res: Response, next: NextFunction) => {
+  router.use((req: Request, res: Response, next: NextFunction) => {
     if (req.session == null) {
       next(missingSession(ctx, SESSION_REQUIRED))
       return
     }
     const session = sessionOf(req)
     const waiting = prepareSession(ctx, session)
-    if (waiting === undefined) proceed(req, session, next)
-    else void waiting.then(() => proceed(req, session, next))
+    if (waiting === undefined) proceed(req, res, session, next)
+    else void waiting.then(() => proceed(req, res, session, next))
   })
 
   const { routes } = config
   const callback = callbackHandler(ctx)
   const logout = logoutHandler(ctx)
-  router.get(routes.login, loginHandler(ctx))
+  if (routes.login !== false) router.get(routes.login, loginHandler(ctx))
   router.get(routes.callback, callback)
   router.post(routes.callback, form, callback)
-  router.get(routes.logout, logout)
-  router.post(routes.logout, logout)
+  if (routes.logout !== false) {
+    router.get(routes.logout, logout)
+    router.post(routes.logout, logout)
+  }
   if (routes.backchannelLogout !== false) {
     router.post(routes.backchannelLogout, form, backchannelLogoutHandler(ctx))
   }

@@ -9,6 +9,8 @@ import {
   type AuthContext,
   type CallbackInput,
   type JsonReply,
+  type LoginParams,
+  type LogoutParams,
   type Redirect,
 } from '@codegrant/session'
 import type { NextFunction, Request, Response } from 'express'
@@ -32,7 +34,7 @@ export async function redirectToLogin(
   req: Request,
   res: Response,
   ctx: AuthContext,
-  params: { returnTo: string; acrValues?: string; maxAge?: number },
+  params: LoginParams,
 ): Promise<void> {
   const outcome = await startLogin(ctx, sessionOf(req), {
     ...params,
@@ -101,9 +103,19 @@ export function callbackHandler(ctx: AuthContext) {
  */
 export function logoutHandler(ctx: AuthContext) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    res.set('Cache-Control', 'no-store')
-    logOut(ctx, sessionOf(req)).then((outcome) => sendRedirect(res, outcome), next)
+    redirectToLogout(req, res, ctx).catch(next)
   }
+}
+
+/** Logs the request's session out and redirects (to the AS end-session URL or `returnTo`). */
+export async function redirectToLogout(
+  req: Request,
+  res: Response,
+  ctx: AuthContext,
+  params?: LogoutParams,
+): Promise<void> {
+  res.set('Cache-Control', 'no-store')
+  sendRedirect(res, await logOut(ctx, sessionOf(req), params))
 }
 
 /** `POST /backchannel-logout`: ends the sessions a valid logout token names. */

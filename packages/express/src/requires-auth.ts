@@ -1,10 +1,14 @@
 import type { IdTokenClaims } from '@codegrant/core'
 import {
+  AuthError,
   accessRule,
   claimEqualsTest,
   claimIncludesTest,
   decideAccess,
+  type AccessDecision,
   type AccessRule,
+  type AuthContext,
+  type GateDecision,
   type ClaimTest,
   type RequiresAuthOptions,
 } from '@codegrant/session'
@@ -38,7 +42,7 @@ function enforce(
   let decision: ReturnType<typeof decideAccess>
   try {
     decision = decideAccess(rule, {
-      user: auth?.user,
+      user: auth?.idTokenClaims,
       router,
       method: req.method,
       url: req.originalUrl,
@@ -52,8 +56,23 @@ function enforce(
     next(err)
     return
   }
+  answerDecision(decision, req, res, next, router?.ctx)
+}
+
+/**
+ * Answers a guard decision of @codegrant/session: `allow` calls `next()`, the others answer the
+ * response (or pass the error to `next`). `ctx` is the router that starts a `step-up` / `login`.
+ */
+export function answerDecision(
+  decision: AccessDecision | GateDecision,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  ctx: AuthContext | undefined,
+): void {
   switch (decision.action) {
     case 'allow':
+    case 'next':
       next()
       return
     case 'fail':
@@ -66,8 +85,10 @@ function enforce(
       res.status(decision.status).set(decision.headers).json(decision.body)
       return
     case 'step-up':
-      // A step-up decision is made only for a request that went through auth().
-      if (router !== undefined) redirectToLogin(req, res, router.ctx, decision.login).catch(next)
+    case 'login':
+      // These decisions are made only for a request that went through auth().
+      if (ctx !== undefined) redirectToLogin(req, res, ctx, decision.login).catch(next)
+      else next(new AuthError('ERR_SESSION_REQUIRED', 'auth() must be mounted before this handler'))
       return
   }
 }

@@ -143,7 +143,9 @@ export interface AccessInput {
  * - `fail`: pass the `AuthError` to the app's error handler (`ERR_FORBIDDEN` for a page request,
  *   `ERR_SESSION_REQUIRED` when the login middleware is not mounted before the guard);
  * - `step-up`: start a login with these parameters ({@link startLogin}, with the router's
- *   mount path) and answer its redirect.
+ *   mount path) and answer its redirect;
+ * - `login`: the same for a page request without a login when the login route is turned off
+ *   (`routes.login: false`).
  */
 export type AccessDecision =
   | { readonly action: 'allow' }
@@ -151,6 +153,7 @@ export type AccessDecision =
   | ({ readonly action: 'reply' } & JsonReply)
   | { readonly action: 'fail'; readonly error: AuthError }
   | { readonly action: 'step-up'; readonly login: LoginParams }
+  | { readonly action: 'login'; readonly login: LoginParams }
 
 function misuse(): AccessDecision {
   return {
@@ -178,7 +181,8 @@ function json(status: number, error: string, description: string): AccessDecisio
 
 /**
  * The guard decision (`requiresAuth()`, claim checks) for one request: a page request (a browser
- * asking for HTML) without a login is redirected to the login route with `returnTo`; a request
+ * asking for HTML) without a login is redirected to the login route with `returnTo` (or, with
+ * the login route off, sent to the AS at once); a request
  * that wants JSON gets `401` JSON. A logged-in user who fails `check` gets `403` (JSON, or an
  * `ERR_FORBIDDEN` error for a page). With a step-up `rule`, a logged-in user whose session falls
  * short is sent to re-authenticate (JSON requests: `401` `insufficient_user_authentication`).
@@ -192,6 +196,8 @@ export function decideAccess(rule: AccessRule, input: AccessInput): AccessDecisi
     if (wantsJson(input)) return json(401, 'unauthorized', 'Authentication required')
     const { config } = router.ctx
     const returnTo = safeReturnTo(input.url) ?? config.defaultReturnTo
+    // No login route to send the browser to: start the login here.
+    if (config.routes.login === false) return { action: 'login', login: { returnTo } }
     return {
       action: 'redirect',
       redirectTo: `${router.mountPath}${config.routes.login}?returnTo=${encodeURIComponent(returnTo)}`,

@@ -1,6 +1,7 @@
 import { handleCallback, isCodegrantError, type Client, type CodegrantError } from '@codegrant/core'
 import { isSafeErrorCode } from '@codegrant/internal'
 import { randomBytes } from 'node:crypto'
+import { runAfterCallback, withAppClaims } from './after-callback.js'
 import { asUnavailable } from './as-error.js'
 import { clientOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
@@ -88,6 +89,27 @@ function userInfoLoginError(err: unknown): AuthError {
     )
   }
   return loginError(err)
+}
+
+/**
+ * The AS errors that answer a `prompt=none` request when the user would have to interact.
+ *
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthError
+ */
+const INTERACTION_NEEDED: ReadonlySet<string> = new Set([
+  'login_required',
+  'interaction_required',
+  'consent_required',
+  'account_selection_required',
+])
+
+/** Whether a callback failure is the AS saying a silent login needs the user. */
+function needsInteraction(err: unknown): boolean {
+  return (
+    isCodegrantError(err, 'ERR_AUTHORIZATION_ERROR') &&
+    typeof err.error === 'string' &&
+    INTERACTION_NEEDED.has(err.error)
+  )
 }
 
 /** Marks the second, same-site submission of a form_post response. */
@@ -220,7 +242,8 @@ function unknownLogin(sessionCookie: CallbackInput['sessionCookie']): AuthError 
  * `GET|POST /callback`: completes the login of the session's login in progress for the
  * response's `state` (consumed exactly once): checks it was sent by this middleware's issuer and
  * client (mix-up defence), exchanges the code (core checks state, `iss`, PKCE, the ID token),
- * checks a step-up's `acr`, optionally completes the claims from UserInfo, logs the user in under
+ * checks a step-up's `acr`, optionally completes the claims from UserInfo, runs `afterCallback`
+ * (which may add claims or refuse the login), logs the user in under
  * a new session id (other logins in progress move along), indexes the session for back-channel
  * logout, saves it, and answers a redirect to the login's `returnTo`.
  *
@@ -231,7 +254,8 @@ function unknownLogin(sessionCookie: CallbackInput['sessionCookie']): AuthError 
  *
  * @throws AuthError with its `status`: `ERR_STATE_MISSING`, `ERR_STATE_UNKNOWN`,
  *   `ERR_SESSION_COOKIE_MISSING`, `ERR_TRANSACTION_EXPIRED`, `ERR_ACCESS_DENIED`,
- *   `ERR_LOGIN_FAILED`, `ERR_STEP_UP_FAILED`, `ERR_CLIENT_AUTH_REFUSED`, `ERR_AS_UNAVAILABLE`,
+ *   `ERR_LOGIN_FAILED`, `ERR_STEP_UP_FAILED`, `ERR_LOGIN_REFUSED` (`afterCallback` threw),
+ *   `ERR_CLIENT_AUTH_REFUSED`, `ERR_AS_UNAVAILABLE`,
  *   `ERR_CONFIG_INVALID`, `ERR_STORE_UNAVAILABLE`. No session is established then.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthResponseValidation
  */
@@ -295,6 +319,12 @@ export async function completeLogin(
   try {
     result = await handleCallback(client, callbackInput(client, input), entry.transaction)
   } catch (err) {
+    if (entry.silent === true && needsInteraction(err)) {
+      // The silent login found no usable AS session: back to the page, unauthenticated. The
+      // session keeps its mark, so this is the only attempt.
+      await vault.save(session)
+      return { kind: 'redirect', redirectTo: entry.returnTo, headers: NO_STORE }
+    }
     return fail(loginError(err))
   }
   const claims = result.claims
@@ -316,22 +346,37 @@ export async function completeLogin(
   }
 
   let userClaims = claims
+  let userInfo: Readonly<Record<string, unknown>> | undefined
   if (config.fetchUserInfoAtLogin) {
     try {
-      userClaims = await completeClaims(
+      ;({ claims: userClaims, userInfo } = await completeClaims(
         client,
         result.tokens,
         claims,
         result.tokens.scope ?? entry.transaction.scope,
-      )
+      ))
     } catch (err) {
       return fail(userInfoLoginError(err))
     }
   }
+  let appClaims: Readonly<Record<string, unknown>> | undefined
+  if (config.afterCallback !== undefined) {
+    try {
+      appClaims = await runAfterCallback(config.afterCallback, {
+        claims,
+        tokens: result.tokens,
+        userInfo,
+      })
+    } catch (err) {
+      return fail(err as AuthError)
+    }
+  }
+  const user = vault.newUser(client, result.tokens, withAppClaims(userClaims, appClaims))
+  if (appClaims !== undefined) user.appClaims = { ...appClaims }
 
   // Session fixation defence: the logged-in session gets a new id. Other logins in progress
   // (other tabs) move along with it.
-  await vault.logIn(session, vault.newUser(client, result.tokens, userClaims))
+  await vault.logIn(session, user)
 
   const keys = [indexKey('sub', claims.iss, claims.sub)]
   if (typeof claims.sid === 'string') keys.push(indexKey('sid', claims.iss, claims.sid))

@@ -14,6 +14,7 @@
  * | `ERR_ACCESS_DENIED` | 403 | the AS answered `error=access_denied` (the user refused) |
  * | `ERR_LOGIN_FAILED` | 400 | the AS returned an error, or the callback, token response or ID token was invalid |
  * | `ERR_STEP_UP_FAILED` | 403 | a step-up login came back without the required `acr` |
+ * | `ERR_LOGIN_REFUSED` | 403 | the application's `afterCallback` refused the login (threw): no session was established |
  * | `ERR_UNAUTHENTICATED` | 401 | no logged-in user |
  * | `ERR_FORBIDDEN` | 403 | a logged-in user lacks a required claim |
  * | `ERR_SESSION_ENDED` | 401 | the grant is gone (refresh `invalid_grant`, logout elsewhere): the session was ended |
@@ -33,6 +34,7 @@ export type AuthErrorCode =
   | 'ERR_ACCESS_DENIED'
   | 'ERR_LOGIN_FAILED'
   | 'ERR_STEP_UP_FAILED'
+  | 'ERR_LOGIN_REFUSED'
   | 'ERR_UNAUTHENTICATED'
   | 'ERR_FORBIDDEN'
   | 'ERR_SESSION_ENDED'
@@ -52,6 +54,7 @@ const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
   ERR_ACCESS_DENIED: 403,
   ERR_LOGIN_FAILED: 400,
   ERR_STEP_UP_FAILED: 403,
+  ERR_LOGIN_REFUSED: 403,
   ERR_UNAUTHENTICATED: 401,
   ERR_FORBIDDEN: 403,
   ERR_SESSION_ENDED: 401,

@@ -2,6 +2,7 @@ import { createAuthorizationRequest } from '@codegrant/core'
 import { asUnavailable } from './as-error.js'
 import { clientOf, type AuthContext } from './context.js'
 import { NO_STORE, type Redirect } from './outcome.js'
+import { markSilentLoginTried } from './session-record.js'
 import type { VaultSession } from './session-vault.js'
 
 /** What a login asks for beyond the configured defaults. */
@@ -12,6 +13,58 @@ export interface LoginParams {
   acrValues?: string
   /** Step-up: `max_age` to request (seconds). */
   maxAge?: number
+  /**
+   * Authorization request parameters of this login, over the configured `authorizationParams`
+   * (`prompt`, `login_hint`, `scope`, `acr_values` and `max_age` go to their named parameters).
+   */
+  authorizationParams?: Readonly<Record<string, string>>
+  /**
+   * A silent login (`attemptSilentLogin`): `prompt=none` whatever else is configured, the session
+   * marked as having made its attempt, and the "login needed" answers of the AS returning the
+   * browser to `returnTo` at the callback.
+   */
+  silent?: boolean
+}
+
+/** The authorization parameters core takes by name, and that name. */
+const NAMED = {
+  prompt: 'prompt',
+  login_hint: 'loginHint',
+  scope: 'scope',
+  acr_values: 'acrValues',
+  max_age: 'maxAge',
+} as const
+
+type Named = Partial<Record<(typeof NAMED)[keyof typeof NAMED], string>>
+
+/**
+ * Splits authorization parameters into those core takes by name (`prompt` ...) and the others.
+ * Later sources win.
+ */
+function splitParams(...sources: Array<Readonly<Record<string, string>> | undefined>): {
+  named: Named
+  rest: Record<string, string>
+} {
+  const named: Named = {}
+  const rest: Record<string, string> = {}
+  for (const source of sources) {
+    for (const [key, value] of Object.entries(source ?? {})) {
+      const name = (NAMED as Record<string, (typeof NAMED)[keyof typeof NAMED]>)[key]
+      if (name !== undefined) named[name] = value
+      else rest[key] = value
+    }
+  }
+  return { named, rest }
+}
+
+function maxAgeOf(value: string | undefined, step: number | undefined): number | undefined {
+  if (step !== undefined) return step
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new TypeError('"authorizationParams.max_age" must be a non-negative integer (seconds)')
+  }
+  return n
 }
 
 /** Where the login middleware serves its routes, for {@link startLogin}'s configuration check. */
@@ -83,16 +136,25 @@ export async function startLogin(
   let client: Awaited<ReturnType<typeof clientOf>>
   try {
     client = await clientOf(ctx)
+    const { named, rest } = splitParams(config.authorizationParams, params.authorizationParams)
+    const scope = named.scope ?? config.scope
+    // A step-up's own acr_values / max_age win over the configured ones.
+    const acrValues = params.acrValues ?? named.acrValues
+    const maxAge = maxAgeOf(named.maxAge, params.maxAge)
     request = await createAuthorizationRequest(client, {
-      ...(config.scope !== undefined ? { scope: config.scope } : {}),
+      ...(scope !== undefined ? { scope } : {}),
       ...(config.resource !== undefined ? { resource: config.resource } : {}),
       ...(config.audience !== undefined ? { audience: config.audience } : {}),
       ...(config.responseMode !== undefined ? { responseMode: config.responseMode } : {}),
-      ...(params.acrValues !== undefined ? { acrValues: params.acrValues } : {}),
-      ...(params.maxAge !== undefined ? { maxAge: params.maxAge } : {}),
-      ...(config.authorizationParams !== undefined
-        ? { authorizationParams: { ...config.authorizationParams } }
-        : {}),
+      ...(params.silent === true
+        ? { prompt: 'none' }
+        : named.prompt !== undefined
+          ? { prompt: named.prompt }
+          : {}),
+      ...(named.loginHint !== undefined ? { loginHint: named.loginHint } : {}),
+      ...(acrValues !== undefined ? { acrValues } : {}),
+      ...(maxAge !== undefined ? { maxAge } : {}),
+      ...(Object.keys(rest).length > 0 ? { authorizationParams: rest } : {}),
     })
   } catch (err) {
     throw asUnavailable(err, 'Login')
@@ -100,12 +162,14 @@ export async function startLogin(
   const { transaction } = request
   warnWithoutOfflineAccess(ctx, transaction.scope)
   warnRedirectElsewhere(ctx, params.mountPath, client.redirectUri)
+  if (params.silent === true) markSilentLoginTried(session.data, ctx.vault.sessionKey)
   await ctx.vault.addLogin(session, {
     transaction,
     issuer: client.issuer,
     clientId: client.clientId,
     returnTo: params.returnTo,
     ...(params.acrValues !== undefined ? { acrValues: params.acrValues } : {}),
+    ...(params.silent === true ? { silent: true as const } : {}),
   })
   return { redirectTo: request.url.href, headers: NO_STORE }
 }

@@ -3,7 +3,9 @@ import { booleanOption, fail, numberOption, optionalString } from '@codegrant/in
 import { AuthError } from './errors.js'
 import { createMemoryLock, type SessionLock } from './lock.js'
 import { createMemorySessionIndex, type SessionIndex } from './session-index.js'
+import type { AfterCallback } from './after-callback.js'
 import { createTokenCipher, type TokenCipher } from './token-cipher.js'
+import { DEFAULT_IDENTITY_CLAIM_FILTER } from './user-claims.js'
 
 /** Receives operational events the package does not throw (revocation failed, ...). */
 export interface AuthLogger {
@@ -14,12 +16,15 @@ export interface AuthLogger {
  * Paths of the routes the login middleware (`auth()`) mounts, relative to where it is mounted.
  */
 export interface AuthRoutes {
-  /** @default '/login' */
-  login?: string
+  /**
+   * `false` mounts no login route: logins start from the app's handlers (`login(req, res)` of the
+   * adapter) and from the guards. @default '/login'
+   */
+  login?: string | false
   /** Must be the path of the client's `redirectUri`. @default '/callback' */
   callback?: string
-  /** @default '/logout' */
-  logout?: string
+  /** `false` mounts no logout route: call the adapter's `logout(req, res)`. @default '/logout' */
+  logout?: string | false
   /** OpenID Connect Back-Channel Logout endpoint, or `false` for none. @default '/backchannel-logout' */
   backchannelLogout?: string | false
 }
@@ -40,6 +45,23 @@ export interface AuthOptions {
    */
   secret: string | readonly string[]
   routes?: AuthRoutes
+  /**
+   * Every request through the login middleware requires a logged-in user, as behind
+   * `requiresAuth()`, except the middleware's own routes (login, callback, logout, back-channel
+   * logout): a page request is sent to log in, a JSON request gets `401`. Mount public routes
+   * before the middleware, or leave this off and guard routes one by one. @default false
+   */
+  authRequired?: boolean
+  /**
+   * Give an unauthenticated browser one silent login (`prompt=none`) per session at its first
+   * page request (a GET navigation asking for HTML): a user already logged in at the AS comes back
+   * logged in, without a login page. When the AS answers `login_required`,
+   * `interaction_required`, `consent_required` or `account_selection_required`, the browser
+   * returns to the page it asked for, unauthenticated, and no other attempt is made in that
+   * session (a logout keeps it so). @default false
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest (prompt=none)
+   */
+  attemptSilentLogin?: boolean
   /** Scope of the login. @default the client's scope */
   scope?: string
   /** RFC 8707 resource indicator(s) the access token is requested for. */
@@ -84,6 +106,12 @@ export interface AuthOptions {
   /** Revoke the refresh token at logout when the AS has a revocation endpoint. @default true */
   revokeOnLogout?: boolean
   /**
+   * Logout ends the local session only (revoking the refresh token when `revokeOnLogout`) and
+   * redirects to `logoutReturnTo`, never to the AS's end_session_endpoint: the user stays logged
+   * in at the AS. A logout call may choose otherwise (`localLogout` of its options). @default false
+   */
+  localLogout?: boolean
+  /**
    * At login, when the ID token lacks the claims of a scope asked for (`profile`, `email`,
    * `address`, `phone`) and the AS has a `userinfo_endpoint`, fetch them from UserInfo (its
    * `sub` must be the ID token's) and keep them with the user. The ID token's claims always win;
@@ -92,6 +120,19 @@ export interface AuthOptions {
    * @see https://openid.net/specs/openid-connect-core-1_0.html#ScopeClaims
    */
   fetchUserInfoAtLogin?: boolean
+  /**
+   * The claims kept out of `req.auth.user` (they stay in `req.auth.idTokenClaims`): replaces the
+   * default list. `sub` cannot be filtered. `[]` keeps every claim in `user`.
+   * @default {@link DEFAULT_IDENTITY_CLAIM_FILTER}: `iss`, `aud`, `exp`, `iat`, `nbf`, `jti`,
+   *   `nonce`, `azp`, `auth_time`, `acr`, `amr`, `at_hash`, `c_hash`, `s_hash`, `sid`
+   */
+  identityClaimFilter?: readonly string[]
+  /**
+   * Called at each login once the callback is validated, before the session is written: return
+   * claims to keep with the user (enrich), or throw to refuse the login (`ERR_LOGIN_REFUSED`,
+   * 403, no session). See {@link AfterCallback}.
+   */
+  afterCallback?: AfterCallback
   logger?: AuthLogger
 }
 
@@ -100,6 +141,8 @@ export interface ResolvedOptions {
   readonly getClient: () => Promise<Client>
   readonly cipher: TokenCipher
   readonly routes: Readonly<Required<AuthRoutes>>
+  readonly authRequired: boolean
+  readonly attemptSilentLogin: boolean
   readonly scope: string | undefined
   readonly resource: string | string[] | undefined
   readonly audience: string | undefined
@@ -117,7 +160,10 @@ export interface ResolvedOptions {
   readonly localLock: SessionLock
   readonly sessionIndex: SessionIndex
   readonly revokeOnLogout: boolean
+  readonly localLogout: boolean
   readonly fetchUserInfoAtLogin: boolean
+  readonly identityClaimFilter: ReadonlySet<string>
+  readonly afterCallback: AfterCallback | undefined
   readonly logger: AuthLogger | undefined
 }
 
@@ -219,6 +265,8 @@ const OPTION_KEYS = [
   'client',
   'secret',
   'routes',
+  'authRequired',
+  'attemptSilentLogin',
   'scope',
   'resource',
   'audience',
@@ -235,7 +283,10 @@ const OPTION_KEYS = [
   'lock',
   'sessionIndex',
   'revokeOnLogout',
+  'localLogout',
   'fetchUserInfoAtLogin',
+  'identityClaimFilter',
+  'afterCallback',
   'logger',
 ] as const satisfies readonly (keyof AuthOptions)[]
 
@@ -258,7 +309,6 @@ const OPTION_HINTS: Readonly<Record<string, string>> = {
   postLogoutRedirect: 'renamed to "logoutReturnTo"',
   requiredScopes:
     'auth() does not check scopes: guard the routes with claimCheck() / requiresAuth(), or an API with @codegrant/resource-server',
-  authRequired: 'guard routes with requiresAuth() instead',
   issuerBaseURL: 'the issuer belongs in createClient({ issuer }) ("client")',
   baseURL: 'the redirect URI belongs in createClient({ redirectUri }) ("client")',
   clientID: 'the client id belongs in createClient({ clientId }) ("client")',
@@ -326,6 +376,17 @@ function refuseUnknown(
         : `known: ${known.map((k) => `"${prefix}${k}"`).join(', ')}`
     throw new TypeError(`unknown option ${name}: ${hint}`)
   }
+}
+
+function claimFilter(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set(DEFAULT_IDENTITY_CLAIM_FILTER)
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
+    fail('"identityClaimFilter" must be an array of claim names')
+  }
+  if (value.includes('sub')) {
+    fail('"identityClaimFilter" may not contain "sub" (the user\'s identifier)')
+  }
+  return new Set(value as readonly string[])
 }
 
 /**
@@ -400,11 +461,14 @@ function resolve(options: AuthOptions): ResolvedOptions {
   if (logger !== undefined && (!isObject(logger) || typeof logger.warn !== 'function')) {
     fail('"logger" must have a warn() method')
   }
+  if (options.afterCallback !== undefined && typeof options.afterCallback !== 'function') {
+    fail('"afterCallback" must be a function')
+  }
   const localLock = createMemoryLock()
   const resolvedRoutes = Object.freeze({
-    login: path(routes.login, 'routes.login', '/login'),
+    login: routes.login === false ? false : path(routes.login, 'routes.login', '/login'),
     callback: path(routes.callback, 'routes.callback', '/callback'),
-    logout: path(routes.logout, 'routes.logout', '/logout'),
+    logout: routes.logout === false ? false : path(routes.logout, 'routes.logout', '/logout'),
     backchannelLogout:
       backchannel === false
         ? false
@@ -415,6 +479,8 @@ function resolve(options: AuthOptions): ResolvedOptions {
     getClient: clientGetter(options.client, resolvedRoutes.callback),
     cipher: createTokenCipher(secrets as readonly string[]),
     routes: resolvedRoutes,
+    authRequired: booleanOption(options.authRequired, 'authRequired', false),
+    attemptSilentLogin: booleanOption(options.attemptSilentLogin, 'attemptSilentLogin', false),
     scope: optionalString(options.scope, 'scope'),
     resource,
     audience: optionalString(options.audience, 'audience'),
@@ -435,11 +501,14 @@ function resolve(options: AuthOptions): ResolvedOptions {
     localLock,
     sessionIndex: index ?? createMemorySessionIndex(),
     revokeOnLogout: booleanOption(options.revokeOnLogout, 'revokeOnLogout', true),
+    localLogout: booleanOption(options.localLogout, 'localLogout', false),
     fetchUserInfoAtLogin: booleanOption(
       options.fetchUserInfoAtLogin,
       'fetchUserInfoAtLogin',
       false,
     ),
+    identityClaimFilter: claimFilter(options.identityClaimFilter),
+    afterCallback: options.afterCallback,
     logger,
   })
 }

@@ -4,12 +4,14 @@ import {
   refreshTokens,
   type IdTokenClaims,
 } from '@codegrant/core'
+import { withAppClaims } from './after-callback.js'
 import { asUnavailable } from './as-error.js'
 import { clientOf, identityOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
 import { needsRefresh, nowSeconds, type StoredUser } from './session-record.js'
 import { keepUserInfoClaims } from './user-info.js'
 import type { UserUpdate, VaultSession } from './session-vault.js'
+import { userClaimsOf, type UserClaims } from './user-claims.js'
 
 /** Options of {@link RequestAuth.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -21,8 +23,22 @@ export interface GetAccessTokenOptions {
 export interface RequestAuth {
   /** `true` when the session holds a logged-in user. */
   readonly isAuthenticated: boolean
-  /** The ID token claims of the logged-in user. */
-  readonly user: IdTokenClaims | undefined
+  /**
+   * Who the logged-in user is: the claims of the ID token (completed from UserInfo with
+   * `fetchUserInfoAtLogin`, and by `afterCallback`) without the protocol claims of
+   * `identityClaimFilter` (`iss`, `aud`, `exp`, `iat`, `nonce`, `acr`, `auth_time`, ...), the
+   * OpenID Connect standard claims typed. `sub` is always there.
+   */
+  readonly user: UserClaims | undefined
+  /**
+   * Every claim of the logged-in user, the protocol claims included: the validated ID token's
+   * (`iss`, `aud`, `acr`, `amr`, `auth_time`, `sid`, ...) plus what UserInfo
+   * (`fetchUserInfoAtLogin`) and `afterCallback` added (they never set a protocol claim). Step-up
+   * and the claim checks (`claimEquals`, ...) read these.
+   *
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#IDToken
+   */
+  readonly idTokenClaims: IdTokenClaims | undefined
   /** When the current access token expires (seconds since the epoch), if known. */
   readonly accessTokenExpiresAt: number | undefined
   /**
@@ -91,13 +107,19 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
         ...(config.resource === undefined ? {} : { resource: config.resource }),
       })
       const owner = { issuer: current.issuer, clientId: current.clientId }
+      // A new ID token: its claims, plus what UserInfo gave at login, plus afterCallback's again.
       const claims =
         result.claims === undefined
           ? current.claims
-          : config.fetchUserInfoAtLogin
-            ? keepUserInfoClaims(result.claims, current.claims)
-            : result.claims
-      return { write: vault.newUser(owner, result.tokens, claims, current) }
+          : withAppClaims(
+              config.fetchUserInfoAtLogin
+                ? keepUserInfoClaims(result.claims, current.claims)
+                : result.claims,
+              current.appClaims,
+            )
+      const write = vault.newUser(owner, result.tokens, claims, current)
+      if (current.appClaims !== undefined) write.appClaims = current.appClaims
+      return { write }
     } catch (err) {
       if (
         isCodegrantError(err, 'ERR_INVALID_GRANT') ||
@@ -137,6 +159,10 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
       return currentUser() !== undefined
     },
     get user() {
+      const claims = currentUser()?.claims
+      return claims === undefined ? undefined : userClaimsOf(claims, config.identityClaimFilter)
+    },
+    get idTokenClaims() {
       return currentUser()?.claims
     },
     get accessTokenExpiresAt() {

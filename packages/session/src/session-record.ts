@@ -13,6 +13,11 @@ export interface AuthSection {
   logins?: Record<string, string>
   /** The logged-in user, a sealed {@link StoredUser}. */
   user?: string
+  /**
+   * Set once this session made its silent login attempt (`attemptSilentLogin`), or logged out:
+   * no other attempt is made in it. Not sealed: clearing it gives at most one more attempt.
+   */
+  silentLoginTried?: true
 }
 
 /** A login in progress: the core transaction plus what the callback checks besides it. */
@@ -27,6 +32,8 @@ export interface StoredLogin {
   returnTo: string
   /** The `acr_values` a step-up login asked for (space-separated), checked at the callback. */
   acrValues?: string
+  /** A silent login (`prompt=none`): its "login needed" errors return the browser to `returnTo`. */
+  silent?: true
 }
 
 /**
@@ -34,8 +41,10 @@ export interface StoredLogin {
  * so the hot path of an authenticated request does not decrypt).
  */
 export interface StoredUser {
-  /** The ID token claims. */
+  /** The ID token claims (completed from UserInfo and `afterCallback` when configured). */
   claims: IdTokenClaims
+  /** What `afterCallback` returned at login: set again over the claims of each new ID token. */
+  appClaims?: Record<string, unknown>
   /** The issuer and client the user logged in with (several `auth()` routers may share a session). */
   issuer: string
   clientId: string
@@ -72,7 +81,8 @@ export function isStoredUser(value: unknown): value is StoredUser {
     isNumber(value.tokenVersion) &&
     isNumber(value.tokensObtainedAt) &&
     isNumber(value.loggedInAt) &&
-    (value.accessTokenExpiresAt === undefined || isNumber(value.accessTokenExpiresAt))
+    (value.accessTokenExpiresAt === undefined || isNumber(value.accessTokenExpiresAt)) &&
+    (value.appClaims === undefined || isObject(value.appClaims))
   )
 }
 
@@ -99,6 +109,16 @@ export function readSection(session: unknown, key: string): AuthSection | undefi
   if (!isObject(session)) return undefined
   const section = session[key]
   return isObject(section) ? (section as AuthSection) : undefined
+}
+
+/** Whether the session made its silent login attempt already ({@link AuthSection.silentLoginTried}). */
+export function triedSilentLogin(session: SessionData, key: string): boolean {
+  return readSection(session, key)?.silentLoginTried === true
+}
+
+/** Marks the session as having made its silent login attempt. */
+export function markSilentLoginTried(session: SessionData, key: string): void {
+  ensureSection(session, key).silentLoginTried = true
 }
 
 /** Returns the session's section, creating an empty one. */

@@ -32,7 +32,7 @@ const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
  * how the user authenticated (step-up and back-channel logout rely on them). UserInfo never
  * supplies or overrides these.
  */
-const ID_TOKEN_ONLY = new Set([
+export const ID_TOKEN_ONLY: ReadonlySet<string> = new Set([
   'iss',
   'sub',
   'aud',
@@ -61,12 +61,18 @@ export function lacksScopeClaims(scope: string, claims: IdTokenClaims): boolean 
     .some((s) => SCOPE_CLAIMS[s]?.every((claim) => claims[claim] === undefined) === true)
 }
 
+/** The claims of a login: the ID token's, completed from UserInfo; the UserInfo response if fetched. */
+export interface CompletedClaims {
+  readonly claims: IdTokenClaims
+  readonly userInfo: Readonly<Record<string, unknown>> | undefined
+}
+
 /**
  * The ID token claims completed from the UserInfo endpoint when they lack what the scope asked
  * for and the AS has one (LemonLDAP::NG, and any AS that follows OpenID Connect Core 5.4 to the
  * letter, returns name and email only there). Core checks that UserInfo's `sub` is the ID
  * token's. The ID token's claims always win; the claims in {@link ID_TOKEN_ONLY} never come
- * from UserInfo.
+ * from UserInfo. Also returns the UserInfo response when it was fetched.
  *
  * @throws CodegrantError from {@link fetchUserInfo} (`ERR_USERINFO_SUB_MISMATCH`, ...)
  */
@@ -75,10 +81,11 @@ export async function completeClaims(
   tokens: TokenSet,
   claims: IdTokenClaims,
   scope: string,
-): Promise<IdTokenClaims> {
-  if (typeof client.metadata.userinfo_endpoint !== 'string') return claims
-  if (!lacksScopeClaims(scope, claims)) return claims
-  return keepUserInfoClaims(claims, await fetchUserInfo(client, tokens, claims.sub))
+): Promise<CompletedClaims> {
+  if (typeof client.metadata.userinfo_endpoint !== 'string') return { claims, userInfo: undefined }
+  if (!lacksScopeClaims(scope, claims)) return { claims, userInfo: undefined }
+  const userInfo = await fetchUserInfo(client, tokens, claims.sub)
+  return { claims: keepUserInfoClaims(claims, userInfo), userInfo }
 }
 
 /**
