@@ -23,12 +23,18 @@ export interface FastifyTestAppOptions {
   as: LocalAs
   store?: SessionStore
   auth?: Partial<FastifyAuthOptions>
+  /** Routes added after fastifyAuth and the default ones. */
+  routes?: (app: FastifyInstance) => void
+  scope?: string
   /** Another registered client (default: web-basic). */
   clientId?: string
   clientSecret?: string
 }
 
-/** Starts an app: session, fastifyAuth, `/me`, `/token`, `/profile`, errors as JSON `{ code, message }`. */
+/**
+ * Starts an app: session, fastifyAuth, `/` (`home`), `/me` (`{ sub, claims: user, idTokenClaims }`),
+ * `/token`, `/profile`, errors as JSON `{ code, message }`: the routes of express-harness.ts.
+ */
 export async function startFastifyTestApp(options: FastifyTestAppOptions): Promise<FastifyTestApp> {
   const app = Fastify()
   let url = ''
@@ -40,7 +46,7 @@ export async function startFastifyTestApp(options: FastifyTestAppOptions): Promi
       clientSecret: options.clientSecret ?? localClients.webBasic.clientSecret,
       redirectUri: `${url}/callback`,
       postLogoutRedirectUri: `${url}/`,
-      scope: 'openid profile email offline_access',
+      scope: options.scope ?? 'openid profile email offline_access',
     }))
   await app.register(fastifyCookie)
   await app.register(fastifySession, {
@@ -51,9 +57,11 @@ export async function startFastifyTestApp(options: FastifyTestAppOptions): Promi
     cookie: { secure: false, httpOnly: true, sameSite: 'lax' },
   })
   await app.register(fastifyAuth, { client: getClient, secret: TOKEN_SECRET, ...options.auth })
+  app.get('/', async (_request, reply) => reply.type('text/plain').send('home'))
   app.get('/me', async (request, reply) => {
     if (!request.auth.isAuthenticated) return reply.code(401).send({ error: 'unauthorized' })
-    return { sub: request.auth.user?.sub, claims: request.auth.user }
+    const auth = request.auth
+    return { sub: auth.user?.sub, claims: auth.user, idTokenClaims: auth.idTokenClaims }
   })
   app.get('/token', { onRequest: requiresAuth() }, async (request) => ({
     access_token: await request.auth.getAccessToken(),
@@ -67,6 +75,7 @@ export async function startFastifyTestApp(options: FastifyTestAppOptions): Promi
     { onRequest: requiresAuth() },
     async (request) => `profile of ${request.auth.user?.sub}`,
   )
+  options.routes?.(app)
   app.setErrorHandler(
     async (err: Error & { statusCode?: number; code?: string }, _request, reply) =>
       reply.code(err.statusCode ?? 500).send({ code: err.code, message: err.message }),

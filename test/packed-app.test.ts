@@ -245,7 +245,7 @@ void main()
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { createClient, type IdTokenClaims } from '@codegrant/core'
-import { fastifyAuth, requiresAuth, type RequestAuth } from '@codegrant/fastify'
+import { fastifyAuth, requiresAuth, type RequestAuth, type UserClaims } from '@codegrant/fastify'
 import { createVerifier, type AuthInfo } from '@codegrant/resource-server'
 import { requireToken } from '@codegrant/resource-server/fastify'
 
@@ -266,8 +266,10 @@ async function main(): Promise<void> {
   app.get('/me', { onRequest: requiresAuth() }, async (request) => {
     // request.auth is typed by @codegrant/fastify
     const auth: RequestAuth = request.auth
-    const user: IdTokenClaims | undefined = auth.user
-    return { sub: user?.sub, token: await auth.getAccessToken() }
+    const user: UserClaims | undefined = auth.user
+    const claims: IdTokenClaims | undefined = auth.idTokenClaims
+    const email: string | undefined = user?.email
+    return { sub: user?.sub, email, iss: claims?.iss, token: await auth.getAccessToken() }
   })
   const verifier = createVerifier({ issuer: 'https://as.example.com', audience: 'https://api.example.com' })
   app.get('/api', { onRequest: requireToken({ verifier }) }, async (request) => {

@@ -38,7 +38,7 @@ async function enforce(
   // Without the plugin's context, fastifyAuth did not run: the decision is the misuse error.
   const router = ctx === undefined ? undefined : { ctx, mountPath: '' }
   const decision = decideAccess(rule, {
-    user: ctx === undefined ? undefined : request.auth.user,
+    user: ctx === undefined ? undefined : request.auth.idTokenClaims,
     router,
     method: request.method,
     url: request.url,
@@ -58,7 +58,8 @@ async function enforce(
     case 'reply':
       return reply.code(decision.status).headers(decision.headers).send(decision.body)
     case 'step-up':
-      // A step-up decision is made only for a request that went through the plugin.
+    case 'login':
+      // Made only for a request that went through the plugin (step-up, or the login route off).
       return redirectToLogin(request, reply, router!.ctx, decision.login)
   }
 }

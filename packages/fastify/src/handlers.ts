@@ -9,6 +9,7 @@ import {
   type AuthContext,
   type CallbackInput,
   type LoginParams,
+  type LogoutParams,
   type Redirect,
 } from '@codegrant/session'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -87,10 +88,19 @@ export function callbackHandler(ctx: AuthContext) {
  * revocation, then redirects to the AS end_session_endpoint or to `logoutReturnTo`.
  */
 export function logoutHandler(ctx: AuthContext) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    reply.header('Cache-Control', 'no-store')
-    return sendRedirect(reply, await logOut(ctx, sessionOf(request)))
-  }
+  return (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
+    redirectToLogout(request, reply, ctx)
+}
+
+/** Logs the request's session out and redirects (to the AS end-session URL or `returnTo`). */
+export async function redirectToLogout(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ctx: AuthContext,
+  params?: LogoutParams,
+): Promise<FastifyReply> {
+  reply.header('Cache-Control', 'no-store')
+  return sendRedirect(reply, await logOut(ctx, sessionOf(request), params))
 }
 
 /** `POST /backchannel-logout`: ends the sessions a valid logout token names. */

@@ -4,15 +4,18 @@ import {
   createContext,
   createRequestAuth,
   endExpiredSession,
+  gateRequest,
   holdsOwnUser,
+  isPageNavigation,
   prepareSession,
   resolveOptions,
   type AuthContext,
   type AuthOptions,
+  type GateDecision,
   type RequestAuth,
   type VaultSession,
 } from '@codegrant/session'
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasSession, sessionOf } from './fastify-session.js'
 import './get-auth.js'
@@ -21,7 +24,9 @@ import {
   callbackHandler,
   loginHandler,
   logoutHandler,
+  redirectToLogin,
 } from './handlers.js'
+import { prefersJson } from './negotiate.js'
 import { attachContext, contextOf } from './request-context.js'
 
 /**
@@ -49,6 +54,7 @@ const notLoggedIn = (): Promise<never> =>
 const NO_SESSION: RequestAuth = Object.freeze({
   isAuthenticated: false,
   user: undefined,
+  idTokenClaims: undefined,
   accessTokenExpiresAt: undefined,
   getAccessToken: notLoggedIn,
   fetchUserInfo: notLoggedIn,
@@ -73,14 +79,78 @@ function routesOf(ctx: AuthContext): FastifyPluginAsync {
     const { routes } = ctx.config
     const callback = callbackHandler(ctx)
     const logout = logoutHandler(ctx)
-    scope.get(routes.login, loginHandler(ctx))
+    if (routes.login !== false) scope.get(routes.login, loginHandler(ctx))
     scope.get(routes.callback, callback)
     scope.post(routes.callback, callback)
-    scope.get(routes.logout, logout)
-    scope.post(routes.logout, logout)
+    if (routes.logout !== false) {
+      scope.get(routes.logout, logout)
+      scope.post(routes.logout, logout)
+    }
     if (routes.backchannelLogout !== false) {
       scope.post(routes.backchannelLogout, backchannelLogoutHandler(ctx))
     }
+  }
+}
+
+const header = (request: FastifyRequest, name: string): string | undefined => {
+  const value = request.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/**
+ * `authRequired` and `attemptSilentLogin`: the engine's decision for every request but the
+ * plugin's own routes, answered here. Calls `done` to go on; otherwise replies (or passes the
+ * error to `done`).
+ */
+function gate(
+  ctx: AuthContext,
+  session: VaultSession,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: (err?: Error) => void,
+): void {
+  let decision: GateDecision
+  try {
+    const url = request.url
+    const query = url.indexOf('?')
+    decision = gateRequest(ctx, session, {
+      path: query === -1 ? url : url.slice(0, query),
+      mountPath: '',
+      method: request.method,
+      url,
+      get prefersJson() {
+        return prefersJson(request)
+      },
+      get pageNavigation() {
+        return isPageNavigation(request.method, {
+          accept: header(request, 'accept'),
+          secFetchMode: header(request, 'sec-fetch-mode'),
+          secFetchDest: header(request, 'sec-fetch-dest'),
+          xRequestedWith: header(request, 'x-requested-with'),
+        })
+      },
+    })
+  } catch (err) {
+    done(err as Error)
+    return
+  }
+  switch (decision.action) {
+    case 'next':
+      done()
+      return
+    case 'fail':
+      done(decision.error)
+      return
+    case 'redirect':
+      void reply.redirect(decision.redirectTo, 302)
+      return
+    case 'reply':
+      void reply.code(decision.status).headers(decision.headers).send(decision.body)
+      return
+    case 'step-up':
+    case 'login':
+      redirectToLogin(request, reply, ctx, decision.login).catch(done)
+      return
   }
 }
 
@@ -92,7 +162,7 @@ async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Pr
   if (!fastify.hasRequestDecorator('auth'))
     fastify.decorateRequest('auth', null as unknown as RequestAuth)
 
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     if (!hasSession(request)) {
       if (contextOf(request) === undefined) request.auth = NO_SESSION
       done()
@@ -103,8 +173,8 @@ async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Pr
       claimRequest(request, ctx, session)
       // Absolute lifetime reached: the session ends whatever the activity.
       const ending = endExpiredSession(ctx, session)
-      if (ending === undefined) done()
-      else ending.then(() => done(), done)
+      if (ending === undefined) gate(ctx, session, request, reply, done)
+      else ending.then(() => gate(ctx, session, request, reply, done), done)
     }
     const waiting = prepareSession(ctx, session)
     if (waiting === undefined) proceed()

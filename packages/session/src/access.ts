@@ -160,7 +160,7 @@ function misuse(): AccessDecision {
     action: 'fail',
     error: new AuthError(
       'ERR_SESSION_REQUIRED',
-      'auth() must be mounted before requiresAuth() and claim checks',
+      'the login middleware (auth() / fastifyAuth) must run before requiresAuth() and claim checks',
     ),
   }
 }

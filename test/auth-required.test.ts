@@ -1,7 +1,8 @@
-// authRequired: every route behind auth() needs a login, except auth()'s own routes.
+// authRequired: every route behind auth() / fastifyAuth needs a login, except their own routes;
+// the same suite against @codegrant/express and @codegrant/fastify.
 import { startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, startTestApp, type TestApp } from './express-harness.js'
+import { WEB_FRAMEWORKS, type WebTestApp } from './web-frameworks.js'
 
 let as: LocalAs
 beforeAll(async () => {
@@ -11,22 +12,22 @@ afterAll(async () => {
   await as?.close()
 })
 
-async function withApp<T>(
-  options: Omit<Parameters<typeof startTestApp>[0], 'as'>,
-  run: (app: TestApp) => Promise<T>,
-): Promise<T> {
-  const app = await startTestApp({ as, ...options })
-  try {
-    return await run(app)
-  } finally {
-    await app.close()
+describe.each(WEB_FRAMEWORKS)('authRequired ($name)', (framework) => {
+  async function withApp<T>(
+    options: Parameters<typeof framework.start>[0] extends infer O ? Omit<O, 'as'> : never,
+    run: (app: WebTestApp) => Promise<T>,
+  ): Promise<T> {
+    const app = await framework.start({ as, ...options })
+    try {
+      return await run(app)
+    } finally {
+      await app.close()
+    }
   }
-}
 
-describe('authRequired', () => {
   it('sends a page request to log in and answers 401 to JSON, on every app route', async () => {
     await withApp({ auth: { authRequired: true } }, async (app) => {
-      const agent = new Agent(app.url)
+      const agent = framework.agent(app)
       const home = await agent.request('/?x=1')
       expect(home.status).toBe(302)
       expect(home.location).toBe('/login?returnTo=%2F%3Fx%3D1')
@@ -39,8 +40,9 @@ describe('authRequired', () => {
 
   it("leaves auth()'s own routes alone, so the login completes", async () => {
     await withApp({ auth: { authRequired: true } }, async (app) => {
-      const agent = new Agent(app.url)
-      for (const path of ['/login', '/LOGIN', '/login/']) {
+      const agent = framework.agent(app)
+      // Express routes /LOGIN and /login/ to the login route too; Fastify does not (by default).
+      for (const path of framework.lenientRouting ? ['/login', '/LOGIN', '/login/'] : ['/login']) {
         const res = await agent.request(path)
         await res.body?.cancel()
         expect(new URL(res.location!).origin).toBe(new URL(as.issuer).origin)
@@ -53,13 +55,13 @@ describe('authRequired', () => {
       expect(await profile.text()).toBe('profile of demo-user-1')
       expect((await agent.request('/')).status).toBe(200)
       // Back-channel logout answers for itself (400 without a logout token), not "log in".
-      const backchannel = await new Agent(app.url).request('/backchannel-logout', {
+      const backchannel = await framework.agent(app).request('/backchannel-logout', {
         method: 'POST',
         body: new URLSearchParams(),
       })
       expect(backchannel.status).toBe(400)
       // Logout is reachable without a login.
-      const out = await new Agent(app.url).request('/logout')
+      const out = await framework.agent(app).request('/logout')
       expect(out.status).toBe(302)
       expect(out.location).toBe('/')
     })
@@ -67,7 +69,7 @@ describe('authRequired', () => {
 
   it('starts the login itself when the login route is off', async () => {
     await withApp({ auth: { authRequired: true, routes: { login: false } } }, async (app) => {
-      const agent = new Agent(app.url)
+      const agent = framework.agent(app)
       const started = await agent.request('/profile')
       await started.body?.cancel()
       const url = new URL(started.location!)
@@ -80,7 +82,7 @@ describe('authRequired', () => {
 
   it('is off by default: public routes stay public', async () => {
     await withApp({}, async (app) => {
-      const res = await new Agent(app.url).request('/')
+      const res = await framework.agent(app).request('/')
       expect(res.status).toBe(200)
     })
   })
@@ -88,6 +90,6 @@ describe('authRequired', () => {
   it('is refused when not a boolean', async () => {
     await expect(
       withApp({ auth: { authRequired: 'yes' as unknown as boolean } }, async () => {}),
-    ).rejects.toThrow('auth(): "authRequired" must be a boolean')
+    ).rejects.toThrow(`${framework.factory}: "authRequired" must be a boolean`)
   })
 })

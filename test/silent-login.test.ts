@@ -1,10 +1,12 @@
 // attemptSilentLogin against the real local AS (oidc-provider): one prompt=none attempt per
 // session; "login needed" answers bring the browser back unauthenticated; never a loop; a logout
-// does not let a silent login bring the user back.
+// does not let a silent login bring the user back. The same suite against @codegrant/express and
+// @codegrant/fastify.
 import { request } from 'node:http'
 import { completeLogin, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, startTestApp, type TestApp } from './express-harness.js'
+import type { Agent } from './support/agent.js'
+import { WEB_FRAMEWORKS, type WebTestApp } from './web-frameworks.js'
 
 let as: LocalAs
 beforeAll(async () => {
@@ -13,18 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await as?.close()
 })
-
-async function withApp<T>(
-  options: Omit<Parameters<typeof startTestApp>[0], 'as'>,
-  run: (app: TestApp) => Promise<T>,
-): Promise<T> {
-  const app = await startTestApp({ as, ...options })
-  try {
-    return await run(app)
-  } finally {
-    await app.close()
-  }
-}
 
 const silent = { attemptSilentLogin: true } as const
 
@@ -86,10 +76,22 @@ async function silentRequest(res: Response & { location: string | null }): Promi
   return url
 }
 
-describe('attemptSilentLogin', () => {
+describe.each(WEB_FRAMEWORKS)('attemptSilentLogin ($name)', (framework) => {
+  async function withApp<T>(
+    options: Parameters<typeof framework.start>[0] extends infer O ? Omit<O, 'as'> : never,
+    run: (app: WebTestApp) => Promise<T>,
+  ): Promise<T> {
+    const app = await framework.start({ as, ...options })
+    try {
+      return await run(app)
+    } finally {
+      await app.close()
+    }
+  }
+
   it('without an AS session: login_required brings the browser back, once, never a loop', async () => {
     await withApp({ auth: silent }, async (app) => {
-      const agent = new Agent(app.url)
+      const agent = framework.agent(app)
       const url = await silentRequest(await page(agent, '/?tab=2'))
       // What oidc-provider answers to prompt=none without a session of its own.
       const answer = await completeLogin(url, { cookieJar: agent.asJar })
@@ -109,9 +111,9 @@ describe('attemptSilentLogin', () => {
 
   it('with an AS session: logs the user in without a login page, back to the page', async () => {
     await withApp({ auth: silent }, async (app) => {
-      const first = new Agent(app.url)
+      const first = framework.agent(app)
       await first.login() // an interactive login: the AS session lives in first.asJar
-      const second = new Agent(app.url)
+      const second = framework.agent(app)
       const url = await silentRequest(await page(second, '/profile'))
       // Wrong credentials: had the AS shown its login page, this would fail.
       const answer = await completeLogin(url, { cookieJar: first.asJar, password: 'wrong' })
@@ -125,7 +127,7 @@ describe('attemptSilentLogin', () => {
 
   it('after a local logout, no silent login brings the user back (the AS session is alive)', async () => {
     await withApp({ auth: { ...silent, localLogout: true } }, async (app) => {
-      const agent = new Agent(app.url)
+      const agent = framework.agent(app)
       await agent.login()
       const out = await agent.request('/logout')
       expect(out.location).toBe('/')
@@ -137,7 +139,7 @@ describe('attemptSilentLogin', () => {
 
   it('leaves JSON requests, fetch(), XHR, images and POSTs alone', async () => {
     await withApp({ auth: silent }, async (app) => {
-      const agent = new Agent(app.url)
+      const agent = framework.agent(app)
       expect((await agent.json('/me')).status).toBe(401)
       const requests = [
         agent.request('/'), // fetch(): Sec-Fetch-Mode: cors
@@ -161,7 +163,7 @@ describe('attemptSilentLogin', () => {
 
   it('with authRequired: the silent attempt first, then the interactive login, no loop', async () => {
     await withApp({ auth: { ...silent, authRequired: true } }, async (app) => {
-      const agent = new Agent(app.url)
+      const agent = framework.agent(app)
       const url = await silentRequest(await page(agent, '/profile'))
       const answer = await completeLogin(url, { cookieJar: agent.asJar })
       const back = await agent.request(`${answer.url.pathname}${answer.url.search}`)
