@@ -1,4 +1,5 @@
 import type { IdTokenClaims, TokenSet } from '@codegrant/core'
+import { LruCache } from '@codegrant/internal'
 import { AuthError } from './errors.js'
 import {
   ensureSection,
@@ -257,15 +258,10 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
   target[GUARD] = guard
 
   // When each session's expiry was last pushed to the store (ms), for the touch throttle.
-  const touched = new Map<string, number>()
+  const touched = new LruCache<string, number>(TOUCHES_MAX)
   const remember = (sid: string, at: number): void => {
     // Only the touch throttle reads it: a store without `touch` keeps nothing.
     if (rawTouch === undefined) return
-    touched.delete(sid)
-    if (touched.size >= TOUCHES_MAX) {
-      const oldest = touched.keys().next()
-      if (oldest.done !== true) touched.delete(oldest.value)
-    }
     touched.set(sid, at)
   }
 
@@ -403,17 +399,12 @@ export function createSessionVault(options: VaultOptions): SessionVault {
   const { sessionKey, cipher } = options
   // Opened user records by session id: the hot path of an authenticated request neither
   // decrypts nor parses. An entry serves only the exact sealed value it was opened from.
-  const opened = new Map<string, { sealed: string; user: StoredUser | undefined }>()
+  const opened = new LruCache<string, { sealed: string; user: StoredUser | undefined }>(CACHE_MAX)
 
   const userContext = (sid: string) => `user ${sessionKey} ${sid}`
   const loginContext = (sid: string, state: string) => `login ${sessionKey} ${sid} ${state}`
 
   const remember = (sid: string, sealed: string, user: StoredUser | undefined): void => {
-    opened.delete(sid)
-    if (opened.size >= CACHE_MAX) {
-      const oldest = opened.keys().next()
-      if (oldest.done !== true) opened.delete(oldest.value)
-    }
     opened.set(sid, { sealed, user })
   }
 
