@@ -20,7 +20,12 @@ import { fileURLToPath } from 'node:url'
 import { rollup } from 'rollup'
 import { dts } from 'rollup-plugin-dts'
 
-const BUNDLED = ['packages/core', 'packages/session', 'packages/resource-server']
+const BUNDLED = [
+  'packages/core',
+  'packages/session',
+  'packages/resource-server',
+  'packages/express',
+]
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -63,6 +68,8 @@ async function bundle(dir, extension, plugins) {
     // Importing a Node built-in has no side effect: one the bundle ends up not using is dropped.
     treeshake: { moduleSideEffects: (id, isExternal) => !(isExternal && id.startsWith('node:')) },
     onwarn(warning) {
+      // A types-only entry point (`@codegrant/express/global`) is an empty module, as tsc emits it.
+      if (warning.code === 'EMPTY_BUNDLE') return
       throw new Error(`${dir}: rollup: ${warning.message}`)
     },
   })

@@ -1,4 +1,5 @@
 /// <reference path="./vendor-modules.d.ts" />
+import { LruCache } from '@codegrant/internal'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { parse } from 'cookie'
 
@@ -41,14 +42,16 @@ export function unsignSessionId(value: string, secrets: readonly string[]): stri
  * are in this process's memory anyway (the store client, the session vault's caches).
  */
 export class SessionIdReader {
-  private readonly verified = new Map<string, string>()
+  private readonly verified: LruCache<string, string>
 
   /** @param max the number of verified cookie values kept, at least 1 */
   constructor(
     private readonly name: string,
     private readonly secrets: readonly string[],
-    private readonly max = 10_000,
-  ) {}
+    max = 10_000,
+  ) {
+    this.verified = new LruCache(max)
+  }
 
   /** The session id in the header's cookie `name`, if its signature checks. */
   read(header: string | undefined): string | undefined {
@@ -59,14 +62,7 @@ export class SessionIdReader {
     const known = this.verified.get(raw)
     if (known !== undefined) return known
     const sid = unsignSessionId(raw, this.secrets)
-    if (sid !== undefined) {
-      if (this.verified.size >= this.max) {
-        // The oldest verification goes first (a Map iterates in insertion order).
-        const oldest = this.verified.keys().next()
-        if (oldest.done !== true) this.verified.delete(oldest.value)
-      }
-      this.verified.set(raw, sid)
-    }
+    if (sid !== undefined) this.verified.set(raw, sid)
     return sid
   }
 }
