@@ -1,7 +1,7 @@
 import { handleCallback, isCodegrantError, type Client, type CodegrantError } from '@codegrant/core'
 import { isSafeErrorCode } from '@codegrant/internal'
 import { randomBytes } from 'node:crypto'
-import { runAfterCallback, withAppClaims } from './after-callback.js'
+import { runAfterCallback } from './after-callback.js'
 import { asUnavailable } from './as-error.js'
 import { clientOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
@@ -371,8 +371,7 @@ export async function completeLogin(
       return fail(err as AuthError)
     }
   }
-  const user = vault.newUser(client, result.tokens, withAppClaims(userClaims, appClaims))
-  if (appClaims !== undefined) user.appClaims = { ...appClaims }
+  const user = vault.newUser(client, result.tokens, userClaims, undefined, appClaims)
 
   // Session fixation defence: the logged-in session gets a new id. Other logins in progress
   // (other tabs) move along with it.

@@ -4,7 +4,6 @@ import {
   refreshTokens,
   type IdTokenClaims,
 } from '@codegrant/core'
-import { withAppClaims } from './after-callback.js'
 import { asUnavailable } from './as-error.js'
 import { clientOf, identityOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
@@ -107,19 +106,15 @@ export function createRequestAuth(session: VaultSession, ctx: AuthContext): Requ
         ...(config.resource === undefined ? {} : { resource: config.resource }),
       })
       const owner = { issuer: current.issuer, clientId: current.clientId }
-      // A new ID token: its claims, plus what UserInfo gave at login, plus afterCallback's again.
+      // A new ID token: its claims, plus what UserInfo gave at login (the vault adds
+      // afterCallback's again).
       const claims =
         result.claims === undefined
           ? current.claims
-          : withAppClaims(
-              config.fetchUserInfoAtLogin
-                ? keepUserInfoClaims(result.claims, current.claims)
-                : result.claims,
-              current.appClaims,
-            )
-      const write = vault.newUser(owner, result.tokens, claims, current)
-      if (current.appClaims !== undefined) write.appClaims = current.appClaims
-      return { write }
+          : config.fetchUserInfoAtLogin
+            ? keepUserInfoClaims(result.claims, current.claims)
+            : result.claims
+      return { write: vault.newUser(owner, result.tokens, claims, current) }
     } catch (err) {
       if (
         isCodegrantError(err, 'ERR_INVALID_GRANT') ||

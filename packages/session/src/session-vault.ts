@@ -1,5 +1,6 @@
 import type { IdTokenClaims, TokenSet } from '@codegrant/core'
 import { LruCache } from '@codegrant/internal'
+import { withAppClaims } from './after-callback.js'
 import { AuthError } from './errors.js'
 import {
   ensureSection,
@@ -109,12 +110,16 @@ export interface SessionVault {
    * configured, edited, or moved from another session): a login that is lost.
    */
   holdsLostUser(session: VaultSession): boolean
-  /** Builds the user record of a fresh login or of a refresh of `previous`. */
+  /**
+   * Builds the user record of a fresh login or of a refresh of `previous`. `appClaims`
+   * (afterCallback's, by default those of `previous`) are kept in the record and set over `claims`.
+   */
   newUser(
     owner: VaultOwner,
     tokens: TokenSet,
     claims: IdTokenClaims,
     previous?: StoredUser,
+    appClaims?: Readonly<Record<string, unknown>>,
   ): StoredUser
   /**
    * Updates the user under the session lock: re-reads the stored session, calls `work` with
@@ -505,10 +510,11 @@ export function createSessionVault(options: VaultOptions): SessionVault {
       return sealed !== undefined && openUser(sealed, session.id) === undefined
     },
 
-    newUser(owner, tokens, claims, previous) {
+    newUser(owner, tokens, claims, previous, appClaims = previous?.appClaims) {
       const now = nowSeconds()
       const user: StoredUser = {
-        claims,
+        // afterCallback's claims, set over every new claim set (login and each refresh).
+        claims: withAppClaims(claims, appClaims),
         issuer: owner.issuer,
         clientId: owner.clientId,
         tokens,
@@ -517,6 +523,7 @@ export function createSessionVault(options: VaultOptions): SessionVault {
         loggedInAt: previous?.loggedInAt ?? now,
       }
       if (typeof tokens.expires_at === 'number') user.accessTokenExpiresAt = tokens.expires_at
+      if (appClaims !== undefined) user.appClaims = appClaims
       return user
     },
 
