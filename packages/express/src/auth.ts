@@ -3,6 +3,7 @@ import {
   createRequestAuth,
   endExpiredSession,
   gateRequest,
+  gatesRequests,
   isPageNavigation,
   holdsOwnUser,
   missingSession,
@@ -102,6 +103,7 @@ export function auth(options: AuthOptions): Router {
     answerDecision(decision, req, res, next, ctx)
   }
 
+  const gated = gatesRequests(config)
   const proceed = (
     req: Request,
     res: Response,
@@ -109,10 +111,11 @@ export function auth(options: AuthOptions): Router {
     next: NextFunction,
   ): void => {
     claimRequest(req, ctx, session)
+    const onward = gated ? () => gate(req, res, session, next) : next
     // Absolute lifetime reached: the session ends whatever the activity.
     const ending = endExpiredSession(ctx, session)
-    if (ending === undefined) gate(req, res, session, next)
-    else ending.then(() => gate(req, res, session, next), next)
+    if (ending === undefined) onward()
+    else ending.then(() => onward(), next)
   }
 
   router.use((req: Request, res: Response, next: NextFunction) => {

@@ -1,10 +1,14 @@
 import type { IdTokenClaims } from '@codegrant/core'
 import {
+  AuthError,
   accessRule,
   claimEqualsTest,
   claimIncludesTest,
   decideAccess,
+  type AccessDecision,
   type AccessRule,
+  type AuthContext,
+  type GateDecision,
   type ClaimTest,
   type RequiresAuthOptions,
 } from '@codegrant/session'
@@ -48,8 +52,23 @@ async function enforce(
     },
     ...(check !== undefined ? { check } : {}),
   })
+  return answerDecision(decision, request, reply, router?.ctx)
+}
+
+/**
+ * Answers a decision of @codegrant/session (a guard's, or the plugin's gate): `allow` / `next`
+ * resolve without replying, `fail` rejects with its `AuthError`, the others reply. `ctx` is the
+ * plugin instance that starts a `step-up` / `login`.
+ */
+export async function answerDecision(
+  decision: AccessDecision | GateDecision,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ctx: AuthContext | undefined,
+): Promise<unknown> {
   switch (decision.action) {
     case 'allow':
+    case 'next':
       return undefined
     case 'fail':
       throw decision.error
@@ -60,7 +79,13 @@ async function enforce(
     case 'step-up':
     case 'login':
       // Made only for a request that went through the plugin (step-up, or the login route off).
-      return redirectToLogin(request, reply, router!.ctx, decision.login)
+      if (ctx === undefined) {
+        throw new AuthError(
+          'ERR_SESSION_REQUIRED',
+          'fastifyAuth must be registered before this hook',
+        )
+      }
+      return redirectToLogin(request, reply, ctx, decision.login)
   }
 }
 

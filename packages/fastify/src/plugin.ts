@@ -5,6 +5,7 @@ import {
   createRequestAuth,
   endExpiredSession,
   gateRequest,
+  gatesRequests,
   holdsOwnUser,
   isPageNavigation,
   prepareSession,
@@ -24,8 +25,8 @@ import {
   callbackHandler,
   loginHandler,
   logoutHandler,
-  redirectToLogin,
 } from './handlers.js'
+import { answerDecision } from './guards.js'
 import { prefersJson } from './negotiate.js'
 import { attachContext, contextOf } from './request-context.js'
 
@@ -134,30 +135,15 @@ function gate(
     done(err as Error)
     return
   }
-  switch (decision.action) {
-    case 'next':
-      done()
-      return
-    case 'fail':
-      done(decision.error)
-      return
-    case 'redirect':
-      void reply.redirect(decision.redirectTo, 302)
-      return
-    case 'reply':
-      void reply.code(decision.status).headers(decision.headers).send(decision.body)
-      return
-    case 'step-up':
-    case 'login':
-      redirectToLogin(request, reply, ctx, decision.login).catch(done)
-      return
-  }
+  if (decision.action === 'next') done()
+  else answerDecision(decision, request, reply, ctx).catch(done)
 }
 
 async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Promise<void> {
   if (!fastify.hasRequestDecorator('session')) throw new TypeError(SESSION_REQUIRED)
   const config = resolveOptions(options, 'fastifyAuth')
   const ctx = createContext(config)
+  const gated = gatesRequests(config)
   // Several instances (several issuers) share the decorator.
   if (!fastify.hasRequestDecorator('auth'))
     fastify.decorateRequest('auth', null as unknown as RequestAuth)
@@ -172,9 +158,10 @@ async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Pr
     const proceed = (): void => {
       claimRequest(request, ctx, session)
       // Absolute lifetime reached: the session ends whatever the activity.
+      const onward = gated ? () => gate(ctx, session, request, reply, done) : done
       const ending = endExpiredSession(ctx, session)
-      if (ending === undefined) gate(ctx, session, request, reply, done)
-      else ending.then(() => gate(ctx, session, request, reply, done), done)
+      if (ending === undefined) onward()
+      else ending.then(() => onward(), done)
     }
     const waiting = prepareSession(ctx, session)
     if (waiting === undefined) proceed()

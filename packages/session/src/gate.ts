@@ -1,6 +1,6 @@
 import { accessRule, decideAccess, type AccessDecision } from './access.js'
 import { identityOf, type AuthContext } from './context.js'
-import type { AuthRoutes } from './options.js'
+import type { AuthRoutes, ResolvedOptions } from './options.js'
 import { safeReturnTo } from './return-to.js'
 import { triedSilentLogin } from './session-record.js'
 import type { VaultSession } from './session-vault.js'
@@ -79,6 +79,16 @@ export function isOwnRoute(routes: Readonly<Required<AuthRoutes>>, path: string)
 }
 
 /**
+ * Whether {@link gateRequest} can decide anything but `next` with these options
+ * (`authRequired` or `attemptSilentLogin`): an adapter skips building its input otherwise.
+ */
+export function gatesRequests(
+  config: Pick<ResolvedOptions, 'authRequired' | 'attemptSilentLogin'>,
+): boolean {
+  return config.authRequired || config.attemptSilentLogin
+}
+
+/**
  * The login middleware's decision for every request that is not for one of its own routes, when
  * nobody is logged in: with `attemptSilentLogin`, a page navigation of a session that did not try
  * yet starts a silent login (`prompt=none`, back to this page); else with `authRequired` the
@@ -91,7 +101,7 @@ export function gateRequest(
   input: GateInput,
 ): GateDecision {
   const { config } = ctx
-  if (!config.authRequired && !config.attemptSilentLogin) return { action: 'next' }
+  if (!gatesRequests(config)) return { action: 'next' }
   if (isOwnRoute(config.routes, input.path)) return { action: 'next' }
   const user = ctx.vault.readUser(session, identityOf(ctx))
   if (user !== undefined) return { action: 'next' }
