@@ -1,36 +1,27 @@
 /// <reference path="./vendor-modules.d.ts" />
 import { LruCache } from '@codegrant/internal'
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import { parse } from 'cookie'
+import signature from 'cookie-signature'
 
-/**
- * The session-id cookie in express-session's format, `s:<id>.<signature>`: the signature is the
- * HMAC-SHA256 of the id (base64, padding removed). Cookies written by express-session with the
- * same secret stay valid, and the other way round.
- */
-
-function mac(value: string, secret: string): string {
-  return createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '')
-}
+// The session-id cookie in express-session's format, `s:<id>.<signature>`: the signature is the
+// HMAC-SHA256 of the id (base64, padding removed). Cookies written by express-session with the
+// same secret stay valid, and the other way round.
 
 /** The signed cookie value for session id `sid`, with the current (first) secret. */
 export function signSessionId(sid: string, secret: string): string {
-  return `s:${sid}.${mac(sid, secret)}`
+  return `s:${signature.sign(sid, secret)}`
 }
 
 /**
- * The session id of a signed cookie value, checked against each secret (one HMAC per secret
- * tried, compared in constant time), or `undefined` when none signed it.
+ * The session id of a signed cookie value, checked against each secret (cookie-signature: one
+ * HMAC per secret tried, compared in constant time), or `undefined` when none signed it.
  */
 export function unsignSessionId(value: string, secrets: readonly string[]): string | undefined {
   if (!value.startsWith('s:')) return undefined
-  const dot = value.lastIndexOf('.')
-  if (dot < 2) return undefined
-  const sid = value.slice(2, dot)
-  const sent = Buffer.from(value.slice(dot + 1))
+  const signed = value.slice(2)
   for (const secret of secrets) {
-    const expected = Buffer.from(mac(sid, secret))
-    if (expected.length === sent.length && timingSafeEqual(expected, sent)) return sid
+    const sid = signature.unsign(signed, secret)
+    if (sid !== false) return sid
   }
   return undefined
 }
