@@ -250,14 +250,7 @@ class RequestSession {
     try {
       const cookie = s.cookie as InstanceType<Runtime['Cookie']>
       const value = signSessionId(this.req.sessionID, this.shared.signingSecret)
-      const line = cookie.serialize(this.shared.config.name, value)
-      const previous = this.res.getHeader('Set-Cookie')
-      const lines = !previous
-        ? [line]
-        : Array.isArray(previous)
-          ? [...previous, line]
-          : [String(previous), line]
-      this.res.setHeader('Set-Cookie', lines)
+      this.res.append('Set-Cookie', cookie.serialize(this.shared.config.name, value))
     } catch (err) {
       setImmediate(() => this.next(err))
     }
