@@ -21,8 +21,14 @@ import Fastify, {
   type onRequestHookHandler,
 } from 'fastify'
 import Negotiator from 'negotiator'
-import type { WebAppConfig } from './config.js'
-import { apiPage, errorPage, homePage, profilePage, type Viewer } from './pages.js'
+import type { WebAppConfig } from '@codegrant/example-web-app/config'
+import {
+  apiPage,
+  errorPage,
+  homePage,
+  profilePage,
+  type Viewer,
+} from '@codegrant/example-web-app/pages'
 
 export interface WebAppDeps {
   /** The app's public origin (BASE_URL). */

@@ -4,7 +4,7 @@ import { createClient as createRedisClient } from 'redis'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createWebApp } from './app.js'
-import { ConfigError, loadConfig, type WebAppConfig } from './config.js'
+import { ConfigError, loadConfig, type WebAppConfig } from '@codegrant/example-web-app/config'
 
 function fail(message: string): never {
   process.stderr.write(`fastify-web-app: ${message}\n`)
