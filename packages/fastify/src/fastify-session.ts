@@ -5,10 +5,13 @@ import type {} from '@fastify/session'
 import type {} from '@fastify/cookie'
 import {
   AuthError,
+  backchannelLogOut,
+  type CallbackInput,
   type SessionData,
   type SessionStore,
   type VaultSession,
 } from '@codegrant/session'
+import type { SessionAdapter } from './session-adapter.js'
 
 function wrap(cause: unknown): AuthError {
   return cause instanceof AuthError
@@ -66,3 +69,32 @@ class FastifyVaultSession implements VaultSession {
 export function sessionOf(request: FastifyRequest): VaultSession {
   return new FastifyVaultSession(request)
 }
+
+// A @fastify/session cookie: `<session id>.<HMAC signature, base64 without padding>`.
+const SIGNED_ID = /^[\w-]{8,}\.[\w+/-]{20,}={0,2}$/
+
+/**
+ * What the cookies say about the request's session. @fastify/session signs its cookie as
+ * `<session id>.<signature>`: when no cookie holds the id of the request's session, the session
+ * was just created, i.e. the one the login was started in did not come back.
+ */
+function sessionCookieOf(request: FastifyRequest): CallbackInput['sessionCookie'] {
+  const values = Object.values(request.cookies).filter((v): v is string => typeof v === 'string')
+  const prefix = `${request.session.sessionId}.`
+  if (values.some((v) => v.startsWith(prefix))) return 'current'
+  return values.some((v) => SIGNED_ID.test(v)) ? 'other' : 'none'
+}
+
+/** Sessions in @fastify/session's server-side store (the default mode). */
+export const fastifySessionAdapter: SessionAdapter = Object.freeze({
+  plugin: '@fastify/session' as const,
+  has: hasSession,
+  sessionOf,
+  cookieState: sessionCookieOf,
+  maxAge: (request: FastifyRequest) => request.session.cookie.maxAge ?? undefined,
+  backchannelLogOut: (
+    ctx: Parameters<SessionAdapter['backchannelLogOut']>[0],
+    request: FastifyRequest,
+    body: Readonly<Record<string, unknown>> | undefined,
+  ) => backchannelLogOut(ctx, storeOf(request), body),
+})

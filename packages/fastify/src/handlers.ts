@@ -1,7 +1,6 @@
 // The route handlers of the fastifyAuth plugin: each turns the Fastify request into the inputs of
 // a flow of @codegrant/session and its outcome into the reply. No protocol or session logic here.
 import {
-  backchannelLogOut,
   completeLogin,
   logOut,
   safeReturnTo,
@@ -13,7 +12,7 @@ import {
   type Redirect,
 } from '@codegrant/session'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { sessionOf, storeOf } from './fastify-session.js'
+import { adapterOf } from './session-adapter.js'
 
 /** The plugin's routes are served where it is registered: fastify-plugin shares the parent's prefix-less scope. */
 const MOUNT_PATH = ''
@@ -30,7 +29,8 @@ export async function redirectToLogin(
   ctx: AuthContext,
   params: LoginParams,
 ): Promise<FastifyReply> {
-  const outcome = await startLogin(ctx, sessionOf(request), { ...params, mountPath: MOUNT_PATH })
+  const session = adapterOf(ctx).sessionOf(request)
+  const outcome = await startLogin(ctx, session, { ...params, mountPath: MOUNT_PATH })
   return sendRedirect(reply, outcome)
 }
 
@@ -43,23 +43,9 @@ export function loginHandler(ctx: AuthContext) {
   }
 }
 
-// A @fastify/session cookie: `<session id>.<HMAC signature, base64 without padding>`.
-const SIGNED_ID = /^[\w-]{8,}\.[\w+/-]{20,}={0,2}$/
-
-/**
- * What the cookies say about the request's session. @fastify/session signs its cookie as
- * `<session id>.<signature>`: when no cookie holds the id of the request's session, the session
- * was just created, i.e. the one the login was started in did not come back.
- */
-function sessionCookieOf(request: FastifyRequest): CallbackInput['sessionCookie'] {
-  const values = Object.values(request.cookies).filter((v): v is string => typeof v === 'string')
-  const prefix = `${request.session.sessionId}.`
-  if (values.some((v) => v.startsWith(prefix))) return 'current'
-  return values.some((v) => SIGNED_ID.test(v)) ? 'other' : 'none'
-}
-
 /** `GET|POST /callback`: completes the login, or throws a typed `AuthError` (with its status). */
 export function callbackHandler(ctx: AuthContext) {
+  const adapter = adapterOf(ctx)
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     reply.header('Cache-Control', 'no-store')
     const input: CallbackInput = {
@@ -69,11 +55,11 @@ export function callbackHandler(ctx: AuthContext) {
         Record<string, unknown> | undefined,
       fetchSite: request.headers['sec-fetch-site'] as string | undefined,
       get sessionCookie() {
-        return sessionCookieOf(request)
+        return adapter.cookieState(request, ctx.config)
       },
-      sessionMaxAge: () => request.session.cookie.maxAge ?? undefined,
+      sessionMaxAge: () => adapter.maxAge(request),
     }
-    const outcome = await completeLogin(ctx, sessionOf(request), input)
+    const outcome = await completeLogin(ctx, adapter.sessionOf(request), input)
     if (outcome.kind === 'redirect') return sendRedirect(reply, outcome)
     return reply
       .code(outcome.status)
@@ -100,14 +86,15 @@ export async function redirectToLogout(
   params?: LogoutParams,
 ): Promise<FastifyReply> {
   reply.header('Cache-Control', 'no-store')
-  return sendRedirect(reply, await logOut(ctx, sessionOf(request), params))
+  return sendRedirect(reply, await logOut(ctx, adapterOf(ctx).sessionOf(request), params))
 }
 
 /** `POST /backchannel-logout`: ends the sessions a valid logout token names. */
 export function backchannelLogoutHandler(ctx: AuthContext) {
+  const adapter = adapterOf(ctx)
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const body = request.body as Record<string, unknown> | undefined
-    const answer = await backchannelLogOut(ctx, storeOf(request), body)
+    const answer = await adapter.backchannelLogOut(ctx, request, body)
     reply.code(answer.status).headers(answer.headers)
     return answer.body === undefined ? reply.send() : reply.send(answer.body)
   }

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody'
 import {
   AuthError,
   createContext,
+  createCookieVault,
   createRequestAuth,
   endExpiredSession,
   gateRequest,
@@ -13,12 +14,13 @@ import {
   type AuthContext,
   type AuthOptions,
   type GateDecision,
+  type RefreshHandoff,
   type RequestAuth,
   type VaultSession,
 } from '@codegrant/session'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { hasSession, sessionOf } from './fastify-session.js'
+import { fastifySessionAdapter } from './fastify-session.js'
 import './get-auth.js'
 import {
   backchannelLogoutHandler,
@@ -29,17 +31,95 @@ import {
 import { answerDecision } from './guards.js'
 import { prefersJson } from './negotiate.js'
 import { attachContext, contextOf } from './request-context.js'
+import { secureSessionAdapter } from './secure-session.js'
+import { bindAdapter, type SessionAdapter } from './session-adapter.js'
 
 /**
  * Options of the {@link fastifyAuth} plugin: the options of `@codegrant/session`'s engine, as
- * `auth()` of `@codegrant/express` takes them (validated by its `resolveOptions`).
+ * `auth()` of `@codegrant/express` takes them (validated by its `resolveOptions`), plus one for
+ * sessions kept in @fastify/secure-session's cookie.
  */
-export type FastifyAuthOptions = AuthOptions
+export interface FastifyAuthOptions extends AuthOptions {
+  /**
+   * Cookie sessions (@fastify/secure-session) only, and required there with a shared `lock`:
+   * where a refresh leaves "old refresh token hash -> new token set" (sealed, 30 s) for the other
+   * instances whose requests carry the same cookie, `createRedisRefreshHandoff(client)` on the
+   * Redis of `createRedisLock(client)`. Without a shared lock the records stay in the process.
+   */
+  refreshHandoff?: RefreshHandoff
+}
 
-const SESSION_REQUIRED =
-  'fastifyAuth: @fastify/session is not registered before it: register @fastify/cookie, then ' +
-  '@fastify/session ({ secret, saveUninitialized: false, rolling: false, cookie: { httpOnly: true, ' +
-  'sameSite: "lax", secure: <true when served over https> } }), then fastifyAuth'
+const SESSION_SETUP =
+  'register @fastify/cookie, then either @fastify/session ({ secret, saveUninitialized: false, ' +
+  'rolling: false, cookie: { httpOnly: true, sameSite: "lax", secure: <true when served over ' +
+  'https> } }: sessions in a server-side store) or @fastify/secure-session ({ key, cookie: { ' +
+  'path: "/", httpOnly: true, sameSite: "lax", secure: <true on https> } }: sessions in an ' +
+  'encrypted cookie), then fastifyAuth'
+
+const SESSION_REQUIRED = `fastifyAuth: no session plugin is registered before it: ${SESSION_SETUP}`
+
+const BOTH_SESSIONS =
+  'fastifyAuth: both @fastify/session and @fastify/secure-session are registered before it: ' +
+  'it keeps its login in one of them, register only that one in the scope of fastifyAuth'
+
+const SECURE_SESSION_NAME =
+  'fastifyAuth: @fastify/secure-session is registered with a "sessionName" other than "session": ' +
+  'fastifyAuth reads request.session, register it with the default sessionName'
+
+// Default of maxTransactions with cookie sessions: each login in progress costs about 600 bytes
+// of the cookie's 4096 (the oldest are dropped earlier when the cookie would not fit).
+const COOKIE_MAX_TRANSACTIONS = 3
+
+/**
+ * Picks the session plugin from the decorators registered before fastifyAuth, and checks that
+ * the options hold for it.
+ *
+ * @throws TypeError when neither or both are registered, or an option needs what a cookie
+ *   session cannot give.
+ */
+function sessionMode(fastify: FastifyInstance, options: FastifyAuthOptions): 'store' | 'cookie' {
+  const store = fastify.hasRequestDecorator('sessionStore')
+  const cookie = fastify.hasDecorator('encodeSecureSession')
+  if (store && cookie) throw new TypeError(BOTH_SESSIONS)
+  if (store) {
+    if (options.refreshHandoff !== undefined) {
+      throw new TypeError(
+        'fastifyAuth: "refreshHandoff" is for cookie sessions (@fastify/secure-session): with ' +
+          "@fastify/session a refresh re-reads the store after the lock; remove it",
+      )
+    }
+    return 'store'
+  }
+  if (!cookie || !fastify.hasRequestDecorator('session')) {
+    throw new TypeError(cookie ? SECURE_SESSION_NAME : SESSION_REQUIRED)
+  }
+  if (options.routes?.backchannelLogout !== false) {
+    if (options.sessionIndex === undefined) {
+      throw new TypeError(
+        'fastifyAuth: back-channel logout ("routes.backchannelLogout", on by default) cannot ' +
+          'delete a cookie session (@fastify/secure-session): it needs a "sessionIndex" where the ' +
+          'logged-out sessions are recorded and every request checks them (createRedisSessionIndex(' +
+          'client), or createMemorySessionIndex() for a single instance); or set ' +
+          '"routes.backchannelLogout": false',
+      )
+    }
+    if (options.absoluteDuration === false) {
+      throw new TypeError(
+        'fastifyAuth: back-channel logout with cookie sessions (@fastify/secure-session) needs ' +
+          '"absoluteDuration" (the logged-out sessions are remembered that long): a cookie ' +
+          'session without it has no end',
+      )
+    }
+  }
+  if (options.lock !== undefined && options.refreshHandoff === undefined) {
+    throw new TypeError(
+      'fastifyAuth: a shared "lock" with cookie sessions (@fastify/secure-session) needs ' +
+        '"refreshHandoff" (createRedisRefreshHandoff(client) on the same Redis): an instance that ' +
+        'waited for the lock has no store to re-read and would refresh a rotated refresh token again',
+    )
+  }
+  return 'cookie'
+}
 
 const FORM = 'application/x-www-form-urlencoded'
 // The callback's form_post body and a logout token are small.
@@ -140,28 +220,56 @@ function gate(
 }
 
 async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Promise<void> {
-  if (!fastify.hasRequestDecorator('session')) throw new TypeError(SESSION_REQUIRED)
-  const config = resolveOptions(options, 'fastifyAuth')
-  const ctx = createContext(config)
+  const mode = sessionMode(fastify, options)
+  const { refreshHandoff, ...engineOptions } = options
+  const config = resolveOptions(
+    mode === 'cookie' && engineOptions.maxTransactions === undefined
+      ? { ...engineOptions, maxTransactions: COOKIE_MAX_TRANSACTIONS }
+      : engineOptions,
+    'fastifyAuth',
+  )
+  const ctx =
+    mode === 'cookie'
+      ? createContext(config, (vault) =>
+          createCookieVault({
+            ...vault,
+            ...(refreshHandoff !== undefined ? { handoff: refreshHandoff } : {}),
+          }),
+        )
+      : createContext(config)
+  const adapter: SessionAdapter =
+    mode === 'cookie'
+      ? secureSessionAdapter(fastify, {
+          sessionKey: config.sessionKey,
+          backchannel: config.routes.backchannelLogout !== false,
+        })
+      : fastifySessionAdapter
+  bindAdapter(ctx, adapter)
   const gated = gatesRequests(config)
   // Several instances (several issuers) share the decorator.
   if (!fastify.hasRequestDecorator('auth'))
     fastify.decorateRequest('auth', null as unknown as RequestAuth)
 
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (!hasSession(request)) {
+    if (!adapter.has(request)) {
       if (contextOf(request) === undefined) request.auth = NO_SESSION
       done()
       return
     }
-    const session = sessionOf(request)
+    const session = adapter.sessionOf(request)
     const proceed = (): void => {
       claimRequest(request, ctx, session)
-      // Absolute lifetime reached: the session ends whatever the activity.
       const onward = gated ? () => gate(ctx, session, request, reply, done) : done
+      // A cookie session's user logged out by back-channel logout ends here.
+      const checked = (): void => {
+        const checking = adapter.check?.(ctx, session)
+        if (checking === undefined) onward()
+        else checking.then(() => onward(), done)
+      }
+      // Absolute lifetime reached: the session ends whatever the activity.
       const ending = endExpiredSession(ctx, session)
-      if (ending === undefined) onward()
-      else ending.then(() => onward(), done)
+      if (ending === undefined) checked()
+      else ending.then(checked, done)
     }
     const waiting = prepareSession(ctx, session)
     if (waiting === undefined) proceed()

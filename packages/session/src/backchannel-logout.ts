@@ -2,11 +2,15 @@ import { isCodegrantError, validateLogoutToken } from '@codegrant/core'
 import { clientOf, type AuthContext } from './context.js'
 import { AuthError } from './errors.js'
 import { NO_STORE, type JsonReply } from './outcome.js'
+import { recordLoggedOut } from './logged-out.js'
 import { indexKey } from './session-index.js'
 import type { SessionStore } from './session-vault.js'
 
 // A logout token is remembered (for replay detection) at least this long.
 const MIN_JTI_TTL = 300
+// How long a logged-out cookie session is remembered when absoluteDuration is off (adapters refuse
+// that combination; a fallback, not a default): @fastify/secure-session's default expiry.
+const MAX_COOKIE_SESSION = 86_401
 
 // Failures on our side of the check (the AS keys could not be fetched): the token may be good,
 // so the OP is told to try again later instead of being told the token is bad.
@@ -27,10 +31,22 @@ function reply(status: number, error?: string, description?: string): JsonReply 
   }
 }
 
+/** What a valid, first-use logout token names: the index key (its `sid`, else its `sub`) and both claims. */
+interface LogoutTarget {
+  readonly iss: string
+  readonly kind: 'sid' | 'sub'
+  readonly key: string
+  readonly sid: string | undefined
+  readonly sub: string | undefined
+}
+
+/** Ends the sessions of a target; resolves to a refusal to answer instead of 200, if any. */
+type EndSessions = (target: LogoutTarget) => Promise<JsonReply | undefined>
+
 async function backchannelLogout(
   ctx: AuthContext,
-  store: SessionStore,
   body: Readonly<Record<string, unknown>> | undefined,
+  end: EndSessions,
 ): Promise<JsonReply> {
   const { config } = ctx
   const token = body?.logout_token
@@ -77,23 +93,9 @@ async function backchannelLogout(
     return reply(400, 'invalid_request', 'The logout token was already used')
   }
   try {
-    const sessionIds = await config.sessionIndex.find(key)
-    if (sid !== undefined && sub !== undefined) {
-      // A token naming a login session by sid and its user by sub: both must hold for every
-      // session it ends (a token for one user never ends another user's session).
-      for (const sessionId of sessionIds) {
-        const user = await ctx.vault.loadUser(store, sessionId)
-        if (user !== undefined && user.claims.sub !== sub) {
-          config.logger?.warn('back-channel logout token refused: sub does not match the session')
-          return reply(400, 'invalid_request', 'The logout token is invalid')
-        }
-      }
-    }
-    for (const sessionId of sessionIds) {
-      // The vault ends it under the session lock, so an in-flight refresh cannot write it back.
-      await ctx.vault.endSessionById(store, sessionId)
-    }
-    await config.sessionIndex.remove(key)
+    const kind = sid !== undefined ? 'sid' : 'sub'
+    const refused = await end({ iss, kind, key, sid, sub })
+    if (refused !== undefined) return refused
   } catch (err) {
     // The logout did not happen: the OP's retry with this same token must not be a "replay".
     await config.sessionIndex.forget(replayKey).catch((cause: unknown) => {
@@ -123,8 +125,65 @@ export async function backchannelLogOut(
   body: Readonly<Record<string, unknown>> | undefined,
 ): Promise<JsonReply> {
   if (store === undefined) return reply(500, 'server_error', 'No session store')
+  return answer(ctx, body, (target) => endStoredSessions(ctx, store, target))
+}
+
+/** Ends the stored sessions the index lists under the target's key. */
+async function endStoredSessions(
+  ctx: AuthContext,
+  store: SessionStore,
+  { key, sid, sub }: LogoutTarget,
+): Promise<JsonReply | undefined> {
+  const { config } = ctx
+  const sessionIds = await config.sessionIndex.find(key)
+  if (sid !== undefined && sub !== undefined) {
+    // A token naming a login session by sid and its user by sub: both must hold for every
+    // session it ends (a token for one user never ends another user's session).
+    for (const sessionId of sessionIds) {
+      const user = await ctx.vault.loadUser(store, sessionId)
+      if (user !== undefined && user.claims.sub !== sub) {
+        config.logger?.warn('back-channel logout token refused: sub does not match the session')
+        return reply(400, 'invalid_request', 'The logout token is invalid')
+      }
+    }
+  }
+  for (const sessionId of sessionIds) {
+    // The vault ends it under the session lock, so an in-flight refresh cannot write it back.
+    await ctx.vault.endSessionById(store, sessionId)
+  }
+  await config.sessionIndex.remove(key)
+  return undefined
+}
+
+/**
+ * `POST /backchannel-logout` for sessions kept in the browser (a cookie session, no store): the
+ * same checks of the logout token as {@link backchannelLogOut}, then the logged-out `sid` (of its
+ * `sub`, when the token names one) or `sub` is recorded in the session index for
+ * `absoluteDuration` (every request with a logged-in user checks it: `endLoggedOutSession`). The
+ * same answers as {@link backchannelLogOut}.
+ *
+ * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest
+ */
+export function backchannelLogOutCookies(
+  ctx: AuthContext,
+  body: Readonly<Record<string, unknown>> | undefined,
+): Promise<JsonReply> {
+  return answer(ctx, body, async ({ iss, kind, sid, sub }) => {
+    const { absoluteDuration, sessionIndex } = ctx.config
+    // A session lives at most absoluteDuration (adapters refuse cookie sessions without one).
+    const ttl = absoluteDuration === false ? MAX_COOKIE_SESSION : absoluteDuration
+    await recordLoggedOut(sessionIndex, kind, iss, (kind === 'sid' ? sid : sub) as string, sub, ttl)
+    return undefined
+  })
+}
+
+async function answer(
+  ctx: AuthContext,
+  body: Readonly<Record<string, unknown>> | undefined,
+  end: EndSessions,
+): Promise<JsonReply> {
   try {
-    return await backchannelLogout(ctx, store, body)
+    return await backchannelLogout(ctx, body, end)
   } catch (err) {
     const status = err instanceof AuthError ? err.status : 500
     ctx.config.logger?.warn('back-channel logout failed', {

@@ -4,6 +4,7 @@ import {
   createSessionVault,
   type AcquireLock,
   type SessionVault,
+  type VaultOptions,
   type VaultOwner,
 } from './session-vault.js'
 
@@ -66,12 +67,18 @@ function acquirer(config: ResolvedOptions): AcquireLock {
 /**
  * Creates the context of one login middleware from its resolved options. Middlewares of one
  * process that share a `sessionKey` learn of each other here (whose login a session holds).
+ *
+ * @param createVault makes the vault from its options: {@link createSessionVault} (sessions in a
+ *   server-side store) by default, `createCookieVault` for sessions kept in an encrypted cookie.
  */
-export function createContext(config: ResolvedOptions): AuthContext {
+export function createContext(
+  config: ResolvedOptions,
+  createVault: (options: VaultOptions) => SessionVault = createSessionVault,
+): AuthContext {
   routersByKey.set(config.sessionKey, (routersByKey.get(config.sessionKey) ?? 0) + 1)
   return {
     config,
-    vault: createSessionVault({
+    vault: createVault({
       sessionKey: config.sessionKey,
       maxLogins: config.maxTransactions,
       cipher: config.cipher,

@@ -23,6 +23,7 @@
  * | `ERR_CLIENT_AUTH_REFUSED` | 500 | the AS refused the client authentication (`invalid_client`, or 401/403 without an OAuth error at a client-authenticated endpoint): a server-side misconfiguration, not the user's fault; the message says what to check |
  * | `ERR_AS_UNAVAILABLE` | 502 | the authorization server could not be reached or answered unexpectedly |
  * | `ERR_STORE_UNAVAILABLE` | 503 | the session store, lock or session index failed (e.g. Redis down) |
+ * | `ERR_SESSION_TOO_LARGE` | 500 | a session kept in a cookie (@fastify/secure-session) would not fit in one cookie (4096 bytes): nothing was written, or the login was ended |
  */
 export type AuthErrorCode =
   | 'ERR_SESSION_REQUIRED'
@@ -43,6 +44,7 @@ export type AuthErrorCode =
   | 'ERR_CLIENT_AUTH_REFUSED'
   | 'ERR_AS_UNAVAILABLE'
   | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_SESSION_TOO_LARGE'
 
 const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
   ERR_SESSION_REQUIRED: 500,
@@ -63,6 +65,7 @@ const STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
   ERR_CLIENT_AUTH_REFUSED: 500,
   ERR_AS_UNAVAILABLE: 502,
   ERR_STORE_UNAVAILABLE: 503,
+  ERR_SESSION_TOO_LARGE: 500,
 })
 
 /**
