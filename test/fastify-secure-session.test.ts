@@ -59,8 +59,7 @@ function openCookie(app: SecureTestApp, agent: Agent): Decoded | null {
 
 const sectionOf = (app: SecureTestApp, agent: Agent) =>
   openCookie(app, agent)?.get('codegrant') as
-    | { id?: string; user?: { tokens: { access_token: string } }; logins?: object }
-    | undefined
+    { id?: string; user?: { tokens: { access_token: string } }; logins?: object } | undefined
 
 /** The Set-Cookie header of the app's session cookie in a response, if any. */
 const sessionSetCookie = (res: Response) =>

@@ -85,7 +85,7 @@ function sessionMode(fastify: FastifyInstance, options: FastifyAuthOptions): 'st
     if (options.refreshHandoff !== undefined) {
       throw new TypeError(
         'fastifyAuth: "refreshHandoff" is for cookie sessions (@fastify/secure-session): with ' +
-          "@fastify/session a refresh re-reads the store after the lock; remove it",
+          '@fastify/session a refresh re-reads the store after the lock; remove it',
       )
     }
     return 'store'

@@ -6,6 +6,7 @@ import {
   AuthError,
   backchannelLogOutCookies,
   endLoggedOutSession,
+  sessionTooLarge,
   type CallbackInput,
   type ResolvedOptions,
   type SessionData,
@@ -112,13 +113,7 @@ class SecureVaultSession implements VaultSession {
     if (size > COOKIE_VALUE_LIMIT) {
       // Never a cookie the browser would drop: it keeps the one it has.
       secure.changed = false
-      throw new AuthError(
-        'ERR_SESSION_TOO_LARGE',
-        `The session cookie would be ${size} bytes, over the ${COOKIE_VALUE_LIMIT} a browser ` +
-          'keeps: nothing was written. Keep fewer claims (identityClaimFilter does not shrink ' +
-          'it; afterCallback, fetchUserInfoAtLogin and the scope do), ask the AS for smaller ' +
-          'tokens, or keep sessions server-side with @fastify/session',
-      )
+      throw sessionTooLarge(size, COOKIE_VALUE_LIMIT)
     }
   }
 
@@ -171,7 +166,8 @@ export function secureSessionAdapter(
   const views = new WeakMap<FastifyRequest, SecureVaultSession>()
   const sessionOf = (request: FastifyRequest): VaultSession => {
     let view = views.get(request)
-    if (view === undefined) views.set(request, (view = new SecureVaultSession(request, sessionKey, encode)))
+    if (view === undefined)
+      views.set(request, (view = new SecureVaultSession(request, sessionKey, encode)))
     return view
   }
   return Object.freeze({

@@ -46,6 +46,7 @@ export function bindAdapter(ctx: AuthContext, adapter: SessionAdapter): void {
 /** The session adapter of a plugin instance (set at its registration). */
 export function adapterOf(ctx: AuthContext): SessionAdapter {
   const adapter = adapters.get(ctx)
-  if (adapter === undefined) throw new TypeError('fastifyAuth: the plugin instance is not registered')
+  if (adapter === undefined)
+    throw new TypeError('fastifyAuth: the plugin instance is not registered')
   return adapter
 }

@@ -185,7 +185,9 @@ describe('registration', () => {
     await bare.register(fastifyCookie)
     await expect(
       bare.register(fastifyAuth, { client: fakeClient, secret: SECRET }).ready(),
-    ).rejects.toThrow(/no session plugin is registered before it.*@fastify\/session.*@fastify\/secure-session/)
+    ).rejects.toThrow(
+      /no session plugin is registered before it.*@fastify\/session.*@fastify\/secure-session/,
+    )
     await bare.close()
   })
 

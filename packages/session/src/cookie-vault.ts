@@ -41,8 +41,22 @@ const LOCAL_HANDOFFS_MAX = 1000
 // Seconds a cookie holding only logins in progress outlives the last of them (as the store vault).
 const LOGIN_SESSION_GRACE = 60
 
-/** The error a cookie session's `save()` rejects with when the cookie would be too large. */
-export function isTooLarge(err: unknown): boolean {
+/**
+ * The error a cookie session's `save()` rejects with when the cookie would not fit: `size` and
+ * `limit` are the encoded cookie's bytes and the most a browser keeps. Adapters of cookie
+ * sessions throw it (and write nothing); {@link createCookieVault} handles it.
+ */
+export function sessionTooLarge(size: number, limit: number): AuthError {
+  return new AuthError(
+    'ERR_SESSION_TOO_LARGE',
+    `The session cookie would be ${size} bytes, over the ${limit} a browser keeps: nothing was ` +
+      'written. Keep fewer claims (afterCallback, fetchUserInfoAtLogin and the scope add them), ' +
+      'ask the AS for smaller tokens, or keep sessions server-side (@fastify/session)',
+  )
+}
+
+/** Whether `err` is the error of {@link sessionTooLarge}. */
+function isTooLarge(err: unknown): boolean {
   return err instanceof AuthError && err.code === 'ERR_SESSION_TOO_LARGE'
 }
 

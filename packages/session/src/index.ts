@@ -41,7 +41,7 @@ export type {
   VaultOwner,
   VaultSession,
 } from './session-vault.js'
-export { createCookieVault, REFRESH_HANDOFF_TTL_MS } from './cookie-vault.js'
+export { createCookieVault, REFRESH_HANDOFF_TTL_MS, sessionTooLarge } from './cookie-vault.js'
 export type { CookieVaultOptions } from './cookie-vault.js'
 export type { SessionData, StoredLogin, StoredUser } from './session-record.js'
 export type { TokenCipher } from './token-cipher.js'
