@@ -396,6 +396,22 @@ describe('@codegrant/fastify on @fastify/secure-session: refused at registration
     await renamed.close()
   })
 
+  it('a refreshHandoff that is not one', async () => {
+    const fastify = base()
+    await secure(fastify)
+    await expect(
+      fastify
+        .register(fastifyAuth, {
+          client,
+          secret: TOKEN_SECRET,
+          routes: { backchannelLogout: false },
+          refreshHandoff: {} as never,
+        })
+        .ready(),
+    ).rejects.toThrow(/"refreshHandoff" must be a RefreshHandoff/)
+    await fastify.close()
+  })
+
   it('refreshHandoff with @fastify/session', async () => {
     const fastify = base()
     await fastify.register(fastifyCookie)

@@ -16,6 +16,7 @@ import {
   type GateDecision,
   type RefreshHandoff,
   type RequestAuth,
+  type ResolvedOptions,
   type VaultSession,
 } from '@codegrant/session'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
@@ -71,18 +72,17 @@ const SECURE_SESSION_NAME =
 const COOKIE_MAX_TRANSACTIONS = 3
 
 /**
- * Picks the session plugin from the decorators registered before fastifyAuth, and checks that
- * the options hold for it.
+ * Picks the session plugin from the decorators registered before fastifyAuth.
  *
- * @throws TypeError when neither or both are registered, or an option needs what a cookie
- *   session cannot give.
+ * @throws TypeError when neither or both are registered, or `refreshHandoff` comes with
+ *   @fastify/session.
  */
-function sessionMode(fastify: FastifyInstance, options: FastifyAuthOptions): 'store' | 'cookie' {
+function sessionMode(fastify: FastifyInstance, refreshHandoff: unknown): 'store' | 'cookie' {
   const store = fastify.hasRequestDecorator('sessionStore')
   const cookie = fastify.hasDecorator('encodeSecureSession')
   if (store && cookie) throw new TypeError(BOTH_SESSIONS)
   if (store) {
-    if (options.refreshHandoff !== undefined) {
+    if (refreshHandoff !== undefined) {
       throw new TypeError(
         'fastifyAuth: "refreshHandoff" is for cookie sessions (@fastify/secure-session): with ' +
           '@fastify/session a refresh re-reads the store after the lock; remove it',
@@ -93,7 +93,31 @@ function sessionMode(fastify: FastifyInstance, options: FastifyAuthOptions): 'st
   if (!cookie || !fastify.hasRequestDecorator('session')) {
     throw new TypeError(cookie ? SECURE_SESSION_NAME : SESSION_REQUIRED)
   }
-  if (options.routes?.backchannelLogout !== false) {
+  return 'cookie'
+}
+
+const isHandoff = (v: unknown): v is RefreshHandoff =>
+  v !== null &&
+  typeof v === 'object' &&
+  typeof (v as RefreshHandoff).get === 'function' &&
+  typeof (v as RefreshHandoff).put === 'function'
+
+/**
+ * Checks, once the engine validated them, that the options hold for sessions kept in a cookie.
+ *
+ * @throws TypeError for an option that needs what a cookie session cannot give.
+ */
+function checkCookieOptions(
+  options: AuthOptions,
+  config: ResolvedOptions,
+  refreshHandoff: unknown,
+): void {
+  if (refreshHandoff !== undefined && !isHandoff(refreshHandoff)) {
+    throw new TypeError(
+      'fastifyAuth: "refreshHandoff" must be a RefreshHandoff (createRedisRefreshHandoff(client))',
+    )
+  }
+  if (config.routes.backchannelLogout !== false) {
     if (options.sessionIndex === undefined) {
       throw new TypeError(
         'fastifyAuth: back-channel logout ("routes.backchannelLogout", on by default) cannot ' +
@@ -103,7 +127,7 @@ function sessionMode(fastify: FastifyInstance, options: FastifyAuthOptions): 'st
           '"routes.backchannelLogout": false',
       )
     }
-    if (options.absoluteDuration === false) {
+    if (config.absoluteDuration === false) {
       throw new TypeError(
         'fastifyAuth: back-channel logout with cookie sessions (@fastify/secure-session) needs ' +
           '"absoluteDuration" (the logged-out sessions are remembered that long): a cookie ' +
@@ -111,14 +135,13 @@ function sessionMode(fastify: FastifyInstance, options: FastifyAuthOptions): 'st
       )
     }
   }
-  if (options.lock !== undefined && options.refreshHandoff === undefined) {
+  if (config.lock !== config.localLock && refreshHandoff === undefined) {
     throw new TypeError(
       'fastifyAuth: a shared "lock" with cookie sessions (@fastify/secure-session) needs ' +
         '"refreshHandoff" (createRedisRefreshHandoff(client) on the same Redis): an instance that ' +
         'waited for the lock has no store to re-read and would refresh a rotated refresh token again',
     )
   }
-  return 'cookie'
 }
 
 const FORM = 'application/x-www-form-urlencoded'
@@ -220,20 +243,25 @@ function gate(
 }
 
 async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Promise<void> {
-  const mode = sessionMode(fastify, options)
-  const { refreshHandoff, ...engineOptions } = options
+  // Not an object: resolveOptions says so.
+  const { refreshHandoff, ...engineOptions } =
+    options !== null && typeof options === 'object' ? options : ({} as FastifyAuthOptions)
+  const mode = sessionMode(fastify, refreshHandoff)
   const config = resolveOptions(
-    mode === 'cookie' && engineOptions.maxTransactions === undefined
-      ? { ...engineOptions, maxTransactions: COOKIE_MAX_TRANSACTIONS }
-      : engineOptions,
+    options !== null && typeof options === 'object'
+      ? mode === 'cookie' && engineOptions.maxTransactions === undefined
+        ? { ...engineOptions, maxTransactions: COOKIE_MAX_TRANSACTIONS }
+        : engineOptions
+      : options,
     'fastifyAuth',
   )
+  if (mode === 'cookie') checkCookieOptions(engineOptions, config, refreshHandoff)
   const ctx =
     mode === 'cookie'
       ? createContext(config, (vault) =>
           createCookieVault({
             ...vault,
-            ...(refreshHandoff !== undefined ? { handoff: refreshHandoff } : {}),
+            ...(isHandoff(refreshHandoff) ? { handoff: refreshHandoff } : {}),
           }),
         )
       : createContext(config)
@@ -282,7 +310,9 @@ async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Pr
 /**
  * The login plugin for Fastify 5: the login, callback (GET, and POST for `form_post`), logout
  * (GET and POST) and back-channel logout routes, and `request.auth` on every request. Register it
- * after @fastify/cookie and @fastify/session:
+ * after @fastify/cookie and either @fastify/session (sessions in a server-side store) or
+ * @fastify/secure-session (sessions in an encrypted cookie; see the README for what a cookie can
+ * and cannot give):
  *
  * ```ts
  * await app.register(fastifyCookie)
@@ -293,8 +323,10 @@ async function plugin(fastify: FastifyInstance, options: FastifyAuthOptions): Pr
  *
  * Its routes are served at the paths of `routes` (fastify-plugin ignores a register `prefix`).
  *
- * @throws TypeError at registration for an invalid or unknown option, naming it, and when
- *   @fastify/session is not registered before it.
+ * @throws TypeError at registration for an invalid or unknown option, naming it; when neither
+ *   or both of @fastify/session and @fastify/secure-session are registered before it; with
+ *   @fastify/secure-session, for back-channel logout without a `sessionIndex` or without
+ *   `absoluteDuration`, and for a shared `lock` without `refreshHandoff`.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
 export const fastifyAuth = fp(plugin, { fastify: '5.x', name: '@codegrant/fastify' })
