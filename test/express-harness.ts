@@ -40,6 +40,8 @@ export interface TestAppOptions {
   /** Another registered client (default: web-basic). */
   clientId?: string
   clientSecret?: string
+  /** Push every authorization request (PAR, RFC 9126): `createClient`'s `usePar`. */
+  usePar?: boolean
   /** Host name of the app's URL (it listens on 127.0.0.1). @default '127.0.0.1' */
   publicHost?: string
 }
@@ -62,6 +64,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       postLogoutRedirectUri: `${url}/`,
       scope: options.scope ?? 'openid profile email offline_access',
       ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+      ...(options.usePar !== undefined ? { usePar: options.usePar } : {}),
     }))
   app.use(
     session({

@@ -1,7 +1,7 @@
 // login(req, res) / logout(req, res) from the app's handlers with auth()'s routes turned off, and
 // local-only logout (per call and as the default), against the real local AS.
 import { login, logout, requiresAuth } from '@codegrant/express'
-import { startLocalAs, type LocalAs } from '@codegrant/local-as'
+import { localClients, startLocalAs, type LocalAs } from '@codegrant/local-as'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Agent, startTestApp, type TestApp } from './express-harness.js'
 
@@ -69,6 +69,28 @@ describe('login(req, res) with routes.login: false', () => {
       const callback = await finish(agent, started)
       expect(callback.status).toBe(302)
       expect(callback.location).toBe('/dashboard?tab=2')
+      expect((await agent.json('/me')).body.sub).toBe('demo-user-1')
+    })
+  })
+
+  it('pushes the request (PAR) for a client that must, and completes the login', async () => {
+    // web-par: the local AS refuses its authorization requests unless they were pushed.
+    const par = {
+      clientId: localClients.webPar.clientId,
+      clientSecret: localClients.webPar.clientSecret,
+      usePar: true,
+    }
+    await withApp({ routes, auth: off, ...par }, async (app) => {
+      const agent = new Agent(app.url)
+      const started = await agent.request('/sign-in?to=%2Fpushed')
+      const url = new URL(started.location!)
+      expect(url.origin).toBe(new URL(as.issuer).origin)
+      // Only client_id and request_uri in the browser's URL: state and the PKCE challenge went to
+      // the PAR endpoint (the callback's state check and the AS's PKCE check pass below).
+      expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri'])
+      const callback = await finish(agent, started)
+      expect(callback.status).toBe(302)
+      expect(callback.location).toBe('/pushed')
       expect((await agent.json('/me')).body.sub).toBe('demo-user-1')
     })
   })
