@@ -293,13 +293,20 @@ describe('@codegrant/fastify on @fastify/secure-session: logout', () => {
 
   it('back-channel logout with a session index: the next request with the cookie is logged out', async () => {
     const clientId = 'web-secure-backchannel'
+    const index = createMemorySessionIndex()
+    // A cookie session cannot be ended by id, so a login adds nothing to the index.
+    let added = 0
+    const sessionIndex: typeof index = {
+      ...index,
+      add: (...args) => {
+        added += 1
+        return index.add(...args)
+      },
+    }
     const app = await start({
       clientId,
       clientSecret: `${clientId}-secret-for-local-tests-only`,
-      auth: {
-        routes: { backchannelLogout: '/backchannel-logout' },
-        sessionIndex: createMemorySessionIndex(),
-      },
+      auth: { routes: { backchannelLogout: '/backchannel-logout' }, sessionIndex },
     })
     await addBackchannelClient(as, {
       clientId,
@@ -308,6 +315,7 @@ describe('@codegrant/fastify on @fastify/secure-session: logout', () => {
     })
     const agent = new Agent(app.url, SECURE_COOKIE_NAME)
     await agent.login()
+    expect(added).toBe(0)
     // A copy of the cookie (another tab, or a stale copy): it must be logged out too.
     const copy = agent.sessionCookie()!
     expect((await agent.json('/me')).status).toBe(200)

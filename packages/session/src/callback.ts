@@ -239,6 +239,34 @@ function unknownLogin(sessionCookie: CallbackInput['sessionCookie']): AuthError 
 }
 
 /**
+ * Indexes a logged-in stored session by its `sub` and `sid` for back-channel logout, for as long
+ * as the session can live. On failure the session ends (nothing half-logged-in stays) and the
+ * error is `ERR_STORE_UNAVAILABLE`.
+ */
+async function indexSession(
+  ctx: AuthContext,
+  session: VaultSession,
+  claims: { readonly iss: string; readonly sub: string; readonly sid?: unknown },
+  input: CallbackInput,
+): Promise<void> {
+  const { config, vault } = ctx
+  const keys = [indexKey('sub', claims.iss, claims.sub)]
+  if (typeof claims.sid === 'string') keys.push(indexKey('sid', claims.iss, claims.sid))
+  const ttl =
+    config.absoluteDuration !== false
+      ? config.absoluteDuration
+      : Math.ceil((input.sessionMaxAge() ?? 86_400_000) / 1000)
+  try {
+    await config.sessionIndex.add(keys, session.id, ttl)
+  } catch (err) {
+    await vault.endSession(session, 'regenerate').catch(() => undefined)
+    throw err instanceof AuthError
+      ? err
+      : new AuthError('ERR_STORE_UNAVAILABLE', 'The session index is unavailable', { cause: err })
+  }
+}
+
+/**
  * `GET|POST /callback`: completes the login of the session's login in progress for the
  * response's `state` (consumed exactly once): checks it was sent by this middleware's issuer and
  * client (mix-up defence), exchanges the code (core checks state, `iss`, PKCE, the ID token),
@@ -377,20 +405,9 @@ export async function completeLogin(
   // (other tabs) move along with it.
   await vault.logIn(session, user)
 
-  const keys = [indexKey('sub', claims.iss, claims.sub)]
-  if (typeof claims.sid === 'string') keys.push(indexKey('sid', claims.iss, claims.sid))
-  const ttl =
-    config.absoluteDuration !== false
-      ? config.absoluteDuration
-      : Math.ceil((input.sessionMaxAge() ?? 86_400_000) / 1000)
-  try {
-    await config.sessionIndex.add(keys, session.id, ttl)
-  } catch (err) {
-    await vault.endSession(session, 'regenerate').catch(() => undefined)
-    throw err instanceof AuthError
-      ? err
-      : new AuthError('ERR_STORE_UNAVAILABLE', 'The session index is unavailable', { cause: err })
-  }
+  // Back-channel logout finds a stored session by its sid/sub; a cookie session is not indexed
+  // (its logout is recorded by sid/sub and checked on each request instead).
+  if (vault.endsById) await indexSession(ctx, session, claims, input)
   await vault.save(session)
   return { kind: 'redirect', redirectTo: entry.returnTo, headers: NO_STORE }
 }

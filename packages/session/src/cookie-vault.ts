@@ -228,6 +228,7 @@ export function createCookieVault(options: CookieVaultOptions): SessionVault {
 
   const vault: SessionVault = {
     sessionKey,
+    endsById: false,
 
     attach() {
       // A cookie session has no store whose writes need guarding: only this request writes it.

@@ -101,6 +101,12 @@ export type UpdateOutcome = { user: StoredUser } | { ended: unknown }
  */
 export interface SessionVault {
   readonly sessionKey: string
+  /**
+   * Whether a session can be ended by its id (it lives in a server-side store), so the login
+   * indexes it for back-channel logout. `false` for sessions kept in a cookie, which back-channel
+   * logout ends by recording the logged-out `sid` / `sub` instead.
+   */
+  readonly endsById: boolean
   /** Wraps the store (once) so that every write of a session goes through the vault's guard. */
   attach(store: SessionStore): void
   /** The logged-in user of the session, when it belongs to `owner` (no I/O). */
@@ -494,6 +500,7 @@ export function createSessionVault(options: VaultOptions): SessionVault {
 
   const vault: SessionVault = {
     sessionKey,
+    endsById: true,
 
     attach(store) {
       guardStore(store, codec)
