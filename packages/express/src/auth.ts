@@ -118,7 +118,8 @@ export function auth(options: AuthOptions): Router {
     else ending.then(() => onward(), next)
   }
 
-  router.use((req: Request, res: Response, next: NextFunction) => {
+  // Every request: req.auth, then the gate and the absolute lifetime.
+  const everyRequest = (req: Request, res: Response, next: NextFunction): void => {
     if (req.session == null) {
       next(missingSession(ctx, SESSION_REQUIRED))
       return
@@ -127,7 +128,8 @@ export function auth(options: AuthOptions): Router {
     const waiting = prepareSession(ctx, session)
     if (waiting === undefined) proceed(req, res, session, next)
     else void waiting.then(() => proceed(req, res, session, next))
-  })
+  }
+  router.use(everyRequest)
 
   const { routes } = config
   const callback = callbackHandler(ctx)
@@ -142,5 +144,63 @@ export function auth(options: AuthOptions): Router {
   if (routes.backchannelLogout !== false) {
     router.post(routes.backchannelLogout, form, backchannelLogoutHandler(ctx))
   }
+  dispatchDirectly(router, everyRequest, routes)
   return router
+}
+
+type Handler = (req: Request, res: Response, next: NextFunction) => void
+
+// A route path the router matches literally (no parameters, wildcards or groups).
+const LITERAL_PATH = /^\/[A-Za-z0-9._~/-]*$/
+
+/** A path as a case-insensitive, non-strict router compares it: lower case, no trailing slashes. */
+function comparable(path: string): string {
+  return path.toLowerCase().replace(/\/+$/, '') || '/'
+}
+
+/**
+ * Lets a request that none of the router's own routes can match skip the router's dispatch:
+ * `everyRequest` runs as the router's first layer would run it, then the request goes on
+ * (Express's Router would otherwise try each route, then leave through `setImmediate`). Every
+ * request whose path could match a route (the same path case-insensitively, with or without
+ * trailing slashes, or percent-encoded), an `OPTIONS` request, or any request once the app added
+ * layers of its own to the router, is dispatched by the router as before. Only for routes that
+ * are literal paths.
+ */
+function dispatchDirectly(
+  router: Router,
+  everyRequest: Handler,
+  routes: Readonly<Record<string, string | false>>,
+): void {
+  const paths: string[] = []
+  for (const path of Object.values(routes)) {
+    if (path === false) continue
+    if (!LITERAL_PATH.test(path)) return
+    paths.push(comparable(path))
+  }
+  const ours = new Set(paths)
+  const layers = router.stack.length
+  // Express's typings leave the Router's `handle` out.
+  const dispatch = (router as unknown as { handle: Handler }).handle
+  const mightMatch = (req: Request): boolean => {
+    if (req.method === 'OPTIONS' || router.stack.length !== layers) return true
+    const path: unknown = req.path
+    if (typeof path !== 'string' || path.includes('%')) return true
+    return ours.has(comparable(path))
+  }
+  Object.defineProperty(router, 'handle', {
+    configurable: true,
+    writable: true,
+    value(this: Router, req: Request, res: Response, next: NextFunction): void {
+      if (mightMatch(req)) {
+        dispatch.call(this, req, res, next)
+        return
+      }
+      try {
+        everyRequest(req, res, next)
+      } catch (err) {
+        next(err)
+      }
+    },
+  })
 }
