@@ -23,33 +23,33 @@ import {
   loginHandler,
   logoutHandler,
 } from './handlers.js'
-import { attachContext } from './request-context.js'
+import { attachContext, shared } from './request-context.js'
 import { answerDecision } from './requires-auth.js'
 
 const SESSION_REQUIRED =
   'express-session is not mounted before auth(): add app.use(session({ secret, resave: false, ' +
   'saveUninitialized: false, cookie: { httpOnly: true, sameSite: "lax", secure: <true when served over https> } })) before app.use(auth(...))'
 
-// The request's `req.auth` comes from this router, not from another one (or another package).
-const OWNER = Symbol.for('@codegrant/express.request-auth')
-
-type Tagged = RequestAuth & { [OWNER]?: AuthContext }
+// Which router made each `req.auth` (not another one, or another package), for every copy of
+// this package in the process.
+const owners = shared<object, AuthContext>('@codegrant/express.request-auth')
 
 /**
  * Whose `req.auth` this is: the first router sets it; a later one replaces it only when the
  * session's user logged in through that later router.
  */
 function claimRequest(req: Request, ctx: AuthContext, session: VaultSession): void {
-  // Through Reflect: `req.auth` may be typed by another package's global declaration.
-  const current: unknown = Reflect.get(req, 'auth')
-  const previous =
-    current !== null && typeof current === 'object' ? (current as Tagged)[OWNER] : undefined
+  // Through an untyped view: `req.auth` may be typed by another package's global declaration.
+  // (Not Reflect.get / Reflect.set: V8 runs those through its slow generic path.)
+  const slot = req as unknown as { auth?: unknown }
+  const current = slot.auth
+  const previous = current !== null && typeof current === 'object' ? owners.get(current) : undefined
   if (previous !== undefined && previous !== ctx) {
     if (!holdsOwnUser(ctx, session)) return
   }
-  const auth: Tagged = createRequestAuth(session, ctx)
-  Object.defineProperty(auth, OWNER, { value: ctx })
-  Reflect.set(req, 'auth', auth)
+  const auth: RequestAuth = createRequestAuth(session, ctx)
+  owners.set(auth, ctx)
+  slot.auth = auth
   attachContext(req, ctx, req.baseUrl)
 }
 
