@@ -7,6 +7,8 @@
 // Usage: node bench/count-instructions.mjs [memory|redis] [contender ...]
 //   contenders: codegrant (default), peer (default), base (examples/web-app/dist-base)
 // Env: CG_WARMUP (requests, default 3000), CG_COUNT (default 1000), CG_CONNECTIONS (default 20)
+//   CG_PROFILE=1: no callgrind; each server runs under `node --cpu-prof` instead (the same login
+//   and load), its profile written to bench/results/profiles/ for profile-summary.mjs
 
 import { spawn, execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -24,6 +26,8 @@ const names = process.argv.length > 3 ? process.argv.slice(3) : ['codegrant', 'p
 const WARMUP = Number(process.env.CG_WARMUP ?? 3000)
 const COUNT = Number(process.env.CG_COUNT ?? 1000)
 const CONNECTIONS = Number(process.env.CG_CONNECTIONS ?? 20)
+const PROFILE = process.env.CG_PROFILE === '1'
+const profileDir = fileURLToPath(new URL('./results/profiles/', import.meta.url))
 
 /**
  * Starts bench/servers/web-me.mjs under callgrind and waits for its `ready` message.
@@ -32,24 +36,35 @@ const CONNECTIONS = Number(process.env.CG_CONNECTIONS ?? 20)
  */
 async function startUnderCallgrind(serverConfig, outFile) {
   const script = fileURLToPath(new URL('./servers/web-me.mjs', import.meta.url))
-  const child = spawn(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--instr-atstart=no',
-      `--callgrind-out-file=${outFile}`,
-      process.execPath,
-      script,
-    ],
-    {
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        BENCH_SERVER_CONFIG: JSON.stringify(serverConfig),
-      },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  const name = String(serverConfig.contender)
+  const [command, args] = PROFILE
+    ? [
+        process.execPath,
+        [
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          `--cpu-prof-name=count-${name}-${Date.now()}.cpuprofile`,
+          script,
+        ],
+      ]
+    : [
+        'valgrind',
+        [
+          '--tool=callgrind',
+          '--instr-atstart=no',
+          `--callgrind-out-file=${outFile}`,
+          process.execPath,
+          script,
+        ],
+      ]
+  const child = spawn(command, /** @type {string[]} */ (args), {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      BENCH_SERVER_CONFIG: JSON.stringify(serverConfig),
     },
-  )
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start')), 300_000)
     child.on('message', (/** @type {any} */ msg) => {
@@ -75,6 +90,21 @@ async function load(url, cookie, amount) {
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors`)
   }
+}
+
+/**
+ * The instructions of V8's optimizing compiler threads in a callgrind output file (inclusive
+ * cost of their job runner), which depend on when the compiler happened to run.
+ */
+function compilerOf(/** @type {string} */ file) {
+  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  const line = text
+    .split('\n')
+    .find((l) => l.includes('OptimizingCompileDispatcher::CompileTask::RunInternal'))
+  return line === undefined ? 0 : Number(line.trim().split(/\s+/)[0]?.replaceAll(',', ''))
 }
 
 /** The total instructions (`summary:` / `totals:` line) of a callgrind output file. */
@@ -110,19 +140,30 @@ try {
         authenticate: completeLogin,
       })
       await load(url, cookie, WARMUP)
+      if (PROFILE) {
+        await load(url, cookie, COUNT)
+        child.send({ type: 'stop' })
+        await new Promise((resolve) => child.once('exit', resolve))
+        process.stdout.write(`${storage} ${name}: profile in ${profileDir}\n`)
+        continue
+      }
       const pid = String(child.pid)
       execFileSync('callgrind_control', ['-i', 'on', pid], { stdio: 'ignore' })
       execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' })
       await load(url, cookie, COUNT)
       execFileSync('callgrind_control', ['-d', pid], { stdio: 'ignore' })
       let total = 0
+      let compiler = 0
       for (const file of execFileSync('sh', ['-c', `ls ${outFile}*`], { encoding: 'utf8' })
         .trim()
         .split('\n')) {
-        if (/\.\d+$/.test(file)) total += totalOf(file)
+        if (!/\.\d+$/.test(file)) continue
+        total += totalOf(file)
+        compiler += compilerOf(file)
       }
+      const k = (/** @type {number} */ n) => `${Math.round(n / COUNT / 1000)}k`
       process.stdout.write(
-        `${storage} ${name.padEnd(10)} ${Math.round(total / COUNT / 1000)}k instructions / request (${COUNT} requests, ${CONNECTIONS} connections)\n`,
+        `${storage} ${name.padEnd(14)} ${k(total)} instructions / request, ${k(total - compiler)} without the optimizing compiler (${COUNT} requests, ${CONNECTIONS} connections)\n`,
       )
     } finally {
       child.kill('SIGKILL')

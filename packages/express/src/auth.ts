@@ -23,33 +23,33 @@ import {
   loginHandler,
   logoutHandler,
 } from './handlers.js'
-import { attachContext } from './request-context.js'
+import { attachContext, shared } from './request-context.js'
 import { answerDecision } from './requires-auth.js'
 
 const SESSION_REQUIRED =
   'express-session is not mounted before auth(): add app.use(session({ secret, resave: false, ' +
   'saveUninitialized: false, cookie: { httpOnly: true, sameSite: "lax", secure: <true when served over https> } })) before app.use(auth(...))'
 
-// The request's `req.auth` comes from this router, not from another one (or another package).
-const OWNER = Symbol.for('@codegrant/express.request-auth')
-
-type Tagged = RequestAuth & { [OWNER]?: AuthContext }
+// Which router made each `req.auth` (not another one, or another package), for every copy of
+// this package in the process.
+const owners = shared<object, AuthContext>('@codegrant/express.request-auth')
 
 /**
  * Whose `req.auth` this is: the first router sets it; a later one replaces it only when the
  * session's user logged in through that later router.
  */
 function claimRequest(req: Request, ctx: AuthContext, session: VaultSession): void {
-  // Through Reflect: `req.auth` may be typed by another package's global declaration.
-  const current: unknown = Reflect.get(req, 'auth')
-  const previous =
-    current !== null && typeof current === 'object' ? (current as Tagged)[OWNER] : undefined
+  // Through an untyped view: `req.auth` may be typed by another package's global declaration.
+  // (Not Reflect.get / Reflect.set: V8 runs those through its slow generic path.)
+  const slot = req as unknown as { auth?: unknown }
+  const current = slot.auth
+  const previous = current !== null && typeof current === 'object' ? owners.get(current) : undefined
   if (previous !== undefined && previous !== ctx) {
     if (!holdsOwnUser(ctx, session)) return
   }
-  const auth: Tagged = createRequestAuth(session, ctx)
-  Object.defineProperty(auth, OWNER, { value: ctx })
-  Reflect.set(req, 'auth', auth)
+  const auth: RequestAuth = createRequestAuth(session, ctx)
+  owners.set(auth, ctx)
+  slot.auth = auth
   attachContext(req, ctx, req.baseUrl)
 }
 
@@ -118,7 +118,8 @@ export function auth(options: AuthOptions): Router {
     else ending.then(() => onward(), next)
   }
 
-  router.use((req: Request, res: Response, next: NextFunction) => {
+  // Every request: req.auth, then the gate and the absolute lifetime.
+  const everyRequest = (req: Request, res: Response, next: NextFunction): void => {
     if (req.session == null) {
       next(missingSession(ctx, SESSION_REQUIRED))
       return
@@ -127,7 +128,8 @@ export function auth(options: AuthOptions): Router {
     const waiting = prepareSession(ctx, session)
     if (waiting === undefined) proceed(req, res, session, next)
     else void waiting.then(() => proceed(req, res, session, next))
-  })
+  }
+  router.use(everyRequest)
 
   const { routes } = config
   const callback = callbackHandler(ctx)
@@ -142,5 +144,63 @@ export function auth(options: AuthOptions): Router {
   if (routes.backchannelLogout !== false) {
     router.post(routes.backchannelLogout, form, backchannelLogoutHandler(ctx))
   }
+  dispatchDirectly(router, everyRequest, routes)
   return router
+}
+
+type Handler = (req: Request, res: Response, next: NextFunction) => void
+
+// A route path the router matches literally (no parameters, wildcards or groups).
+const LITERAL_PATH = /^\/[A-Za-z0-9._~/-]*$/
+
+/** A path as a case-insensitive, non-strict router compares it: lower case, no trailing slashes. */
+function comparable(path: string): string {
+  return path.toLowerCase().replace(/\/+$/, '') || '/'
+}
+
+/**
+ * Lets a request that none of the router's own routes can match skip the router's dispatch:
+ * `everyRequest` runs as the router's first layer would run it, then the request goes on
+ * (Express's Router would otherwise try each route, then leave through `setImmediate`). Every
+ * request whose path could match a route (the same path case-insensitively, with or without
+ * trailing slashes, or percent-encoded), an `OPTIONS` request, or any request once the app added
+ * layers of its own to the router, is dispatched by the router as before. Only for routes that
+ * are literal paths.
+ */
+function dispatchDirectly(
+  router: Router,
+  everyRequest: Handler,
+  routes: Readonly<Record<string, string | false>>,
+): void {
+  const paths: string[] = []
+  for (const path of Object.values(routes)) {
+    if (path === false) continue
+    if (!LITERAL_PATH.test(path)) return
+    paths.push(comparable(path))
+  }
+  const ours = new Set(paths)
+  const layers = router.stack.length
+  // Express's typings leave the Router's `handle` out.
+  const dispatch = (router as unknown as { handle: Handler }).handle
+  const mightMatch = (req: Request): boolean => {
+    if (req.method === 'OPTIONS' || router.stack.length !== layers) return true
+    const path: unknown = req.path
+    if (typeof path !== 'string' || path.includes('%')) return true
+    return ours.has(comparable(path))
+  }
+  Object.defineProperty(router, 'handle', {
+    configurable: true,
+    writable: true,
+    value(this: Router, req: Request, res: Response, next: NextFunction): void {
+      if (mightMatch(req)) {
+        dispatch.call(this, req, res, next)
+        return
+      }
+      try {
+        everyRequest(req, res, next)
+      } catch (err) {
+        next(err)
+      }
+    },
+  })
 }

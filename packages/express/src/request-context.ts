@@ -1,7 +1,17 @@
 import type { AuthContext } from '@codegrant/session'
 import type { Request } from 'express'
 
-const CONTEXT = Symbol.for('@codegrant/express.context')
+// Kept beside the request, not on it: a property added to Express's request costs V8 a new
+// hidden class per request (Express changes the request's prototype, after which added
+// properties no longer share hidden classes).
+// One map per process (through a registered symbol), shared by every copy of this package.
+const contexts = shared<Request, AttachedContext>('@codegrant/express.context')
+
+/** The process-wide WeakMap registered under `Symbol.for(key)`, created on first use. */
+export function shared<K extends object, V>(key: string): WeakMap<K, V> {
+  const registry = globalThis as { [key: symbol]: WeakMap<K, V> | undefined }
+  return (registry[Symbol.for(key)] ??= new WeakMap<K, V>())
+}
 
 /** The `auth()` router a request went through, and the path it is mounted at. */
 export interface AttachedContext {
@@ -9,18 +19,14 @@ export interface AttachedContext {
   readonly base: string
 }
 
-interface WithContext {
-  [CONTEXT]?: AttachedContext
-}
-
 /** Attaches the router's context to the request (for guards mounted elsewhere). */
 export function attachContext(req: Request, ctx: AuthContext, base: string): void {
-  ;(req as Request & WithContext)[CONTEXT] = { ctx, base }
+  contexts.set(req, { ctx, base })
 }
 
 /** The context of the `auth()` router the request went through, if any. */
 export function contextOf(req: Request): AttachedContext | undefined {
-  return (req as Request & WithContext)[CONTEXT]
+  return contexts.get(req)
 }
 
 /**
