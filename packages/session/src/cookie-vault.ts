@@ -4,7 +4,10 @@ import { AuthError } from './errors.js'
 import type { RefreshHandoff } from './refresh-handoff.js'
 import {
   ensureSection,
+  isObject,
+  isOwnedBy,
   isStoredLogin,
+  loginSessionLifetime,
   isStoredUser,
   nowSeconds,
   pruneLogins,
@@ -38,8 +41,6 @@ export interface CookieVaultOptions extends VaultOptions {
 export const REFRESH_HANDOFF_TTL_MS = 30_000
 
 const LOCAL_HANDOFFS_MAX = 1000
-// Seconds a cookie holding only logins in progress outlives the last of them (as the store vault).
-const LOGIN_SESSION_GRACE = 60
 
 /**
  * The error a cookie session's `save()` rejects with when the cookie would not fit: `size` and
@@ -73,9 +74,6 @@ interface CookieSection {
   logins?: Record<string, unknown>
   silentLoginTried?: true
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v)
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -155,9 +153,6 @@ export function createCookieVault(options: CookieVaultOptions): SessionVault {
     return out
   }
 
-  const owns = (user: StoredUser, owner: VaultOwner | undefined): boolean =>
-    owner === undefined || (user.issuer === owner.issuer && user.clientId === owner.clientId)
-
   const parse = (json: string | undefined): unknown => {
     if (json === undefined) return undefined
     try {
@@ -236,7 +231,7 @@ export function createCookieVault(options: CookieVaultOptions): SessionVault {
 
     readUser(session, owner) {
       const user = userIn(sectionOf(session))
-      return user !== undefined && owns(user, owner) ? user : undefined
+      return user !== undefined && isOwnedBy(user, owner) ? user : undefined
     },
 
     holdsLostUser(session) {
@@ -301,8 +296,7 @@ export function createCookieVault(options: CookieVaultOptions): SessionVault {
       else section.logins = kept
       if (userIn(section) === undefined && kept !== undefined) {
         // A cookie holding only logins in progress ends with the last of them.
-        const last = Math.max(...Object.values(kept).map((l) => l.transaction.expires_at))
-        session.expireIn(Math.max(1, last - nowSeconds()) + LOGIN_SESSION_GRACE)
+        session.expireIn(loginSessionLifetime(kept))
       }
       // The cookie bounds the logins in progress too: the oldest go until this one fits.
       await saveFitting(session, 1)

@@ -63,7 +63,8 @@ export interface StoredUser {
 /** A session as stored (an express-session or @fastify/session session, or its JSON from the store). */
 export type SessionData = Record<string, unknown>
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+/** Whether `v` is a plain JSON object (not `null`, not an array). */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v)
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0
@@ -164,4 +165,25 @@ export function needsRefresh(user: StoredUser, now: number, margin: number): boo
 /** Seconds since the epoch. */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000)
+}
+
+/** Whether `user` logged in through `owner` (any owner when `owner` is `undefined`). */
+export function isOwnedBy(
+  user: StoredUser,
+  owner: { readonly issuer: string; readonly clientId: string } | undefined,
+): boolean {
+  return owner === undefined || (user.issuer === owner.issuer && user.clientId === owner.clientId)
+}
+
+// Seconds a session holding only logins in progress outlives the last of them.
+const LOGIN_SESSION_GRACE = 60
+
+/**
+ * Seconds a session that holds only the logins in progress `logins` (at least one) should live:
+ * until the last of them expires, plus a minute so a late callback still learns that its login
+ * expired. Anonymous /login requests thus cannot fill a store (or keep a cookie) for a day.
+ */
+export function loginSessionLifetime(logins: Readonly<Record<string, StoredLogin>>): number {
+  const last = Math.max(...Object.values(logins).map((l) => l.transaction.expires_at))
+  return Math.max(1, last - nowSeconds()) + LOGIN_SESSION_GRACE
 }

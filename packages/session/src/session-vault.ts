@@ -4,7 +4,9 @@ import { withAppClaims } from './after-callback.js'
 import { AuthError } from './errors.js'
 import {
   ensureSection,
+  isOwnedBy,
   isStoredLogin,
+  loginSessionLifetime,
   isStoredUser,
   nowSeconds,
   pruneLogins,
@@ -391,8 +393,6 @@ function guardStore(store: SessionStore, codec: SectionCodec): Guard {
 }
 
 const CACHE_MAX = 1000
-// Seconds a session holding only logins in progress outlives the last of them.
-const LOGIN_SESSION_GRACE = 60
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -489,9 +489,6 @@ export function createSessionVault(options: VaultOptions): SessionVault {
     }
   }
 
-  const owns = (user: StoredUser, owner: VaultOwner | undefined): boolean =>
-    owner === undefined || (user.issuer === owner.issuer && user.clientId === owner.clientId)
-
   /** Puts a user record sealed for this session into the request's copy. */
   const adopt = (session: VaultSession, sealed: string): void => {
     const section = readSection(session.data, sessionKey)
@@ -509,7 +506,7 @@ export function createSessionVault(options: VaultOptions): SessionVault {
     readUser(session, owner) {
       const section = readSection(session.data, sessionKey)
       const user = section === undefined ? undefined : openUser(section.user, session.id)
-      return user !== undefined && owns(user, owner) ? user : undefined
+      return user !== undefined && isOwnedBy(user, owner) ? user : undefined
     },
 
     holdsLostUser(session) {
@@ -618,11 +615,8 @@ export function createSessionVault(options: VaultOptions): SessionVault {
         pruned !== undefined &&
         onlyOurs(session.data, sessionKey)
       ) {
-        // A session that holds only logins in progress ends with the last of them (plus a minute,
-        // so a late callback still learns that its login expired): anonymous /login requests
-        // cannot fill the store with day-long sessions.
-        const last = Math.max(...Object.values(pruned).map((l) => l.transaction.expires_at))
-        session.expireIn(Math.max(1, last - nowSeconds()) + LOGIN_SESSION_GRACE)
+        // A session that holds only logins in progress ends with the last of them.
+        session.expireIn(loginSessionLifetime(pruned))
       }
       await vault.save(session)
     },
